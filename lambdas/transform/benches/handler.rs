@@ -1,0 +1,93 @@
+//! Benchmark of the Firehose transform handler on a 4,000-record batch of action
+//! events (~5.5 MB): parse the request, transform every record, serialise the response.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use base64_simd::STANDARD;
+use cplogs::Table;
+use cplogs_transform::{RecordResult, TransformRequest, handle};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const RECORDS: usize = 4_000;
+
+/// A Firehose request body of `RECORDS` action events built from the AWS samples,
+/// each with its own event and action execution id.
+fn batch() -> Vec<u8> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/events");
+    let samples: Vec<String> = [
+        "action_started.json",
+        "action_succeeded.json",
+        "action_failed.json",
+        "action_abandoned.json",
+    ]
+    .iter()
+    .map(|n| {
+        // EventBridge sends compact JSON.
+        let text = std::fs::read_to_string(dir.join(n)).expect("fixture");
+        serde_json::from_str::<serde_json::Value>(&text)
+            .expect("json")
+            .to_string()
+    })
+    .collect();
+    let records: Vec<String> = (0..RECORDS)
+        .map(|i| {
+            let event = samples[i % samples.len()]
+                .replace("01234567-EXAMPLE", &format!("{i:08}-EXAMPLE"))
+                .replace("47f821c5-a902", &format!("{:08x}-a902", i));
+            format!(
+                r#"{{"recordId":"4954698668313554428650745793632167567570019247115{i:07}","approximateArrivalTimestamp":1700000000000,"data":"{}"}}"#,
+                STANDARD.encode_to_string(event)
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"invocationId":"00540a87-5050-496a-84e4-e7d92bbaf5e2","deliveryStreamArn":"arn:aws:firehose:us-east-1:123456789012:deliverystream/action_execution_state_change","region":"us-east-1","records":[{}]}}"#,
+        records.join(",")
+    )
+    .into_bytes()
+}
+
+fn bench_handler(c: &mut Criterion) {
+    let body = batch();
+    eprintln!(
+        "batch: {RECORDS} records, {:.2} MB",
+        body.len() as f64 / 1e6
+    );
+    // The figure is only meaningful if every record is transformed.
+    let check: TransformRequest = serde_json::from_slice(&body).expect("request");
+    assert!(
+        handle(Table::Action, &check)
+            .records
+            .iter()
+            .all(|r| r.result == RecordResult::Ok)
+    );
+
+    let mut group = c.benchmark_group("transform");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.sample_size(50);
+    group.bench_function("batch_4000_action_events", |b| {
+        b.iter(|| {
+            let request: TransformRequest =
+                serde_json::from_slice(black_box(&body)).expect("request");
+            let response = handle(Table::Action, &request);
+            black_box(serde_json::to_vec(&response).expect("response"))
+        })
+    });
+    // The same three steps apart, to see where the time goes.
+    let request: TransformRequest = serde_json::from_slice(&body).expect("request");
+    let response = handle(Table::Action, &request);
+    group.bench_function("step_parse_request", |b| {
+        b.iter(|| serde_json::from_slice::<TransformRequest>(black_box(&body)).expect("request"))
+    });
+    group.bench_function("step_transform", |b| {
+        b.iter(|| handle(Table::Action, black_box(&request)))
+    });
+    group.bench_function("step_serialize_response", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&response)).expect("response"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_handler);
+criterion_main!(benches);

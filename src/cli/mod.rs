@@ -1,0 +1,241 @@
+//! The `cplogs` command line: clap arguments, validated into a command, run, and
+//! mapped to an exit code in one place (`crate::exit`).
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::demo::{DemoConfig, generate};
+use crate::exit::{Exit, UsageError, for_error};
+use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
+
+/// Keep and query AWS CodePipeline execution history.
+#[derive(Debug, Parser)]
+#[command(name = "cplogs", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transform EventBridge CodePipeline events into log records, in the bucket layout
+    /// on local disk (or on stdout with --print).
+    Ingest(IngestArgs),
+    /// Write a realistic synthetic history into a local directory, in the bucket layout.
+    Demo(DemoArgs),
+}
+
+/// `cplogs ingest`
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files of events: one JSON object, a JSON array or JSON lines; `-` for stdin.
+    #[arg(required = true, value_name = "FILE|-")]
+    pub inputs: Vec<PathBuf>,
+    /// Directory to write `<table>/dt=YYYY-MM-DD/*.json.gz` under.
+    #[arg(long, short, value_name = "DIR", required_unless_present = "print")]
+    pub out: Option<PathBuf>,
+    /// Write the records to stdout as JSON lines instead of files.
+    #[arg(long, conflicts_with = "out")]
+    pub print: bool,
+    /// Exit 0 even when some events were rejected (they are still reported).
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+/// `cplogs demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Directory to write `<table>/dt=YYYY-MM-DD/*.json.gz` under.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Number of pipelines.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub pipelines: u32,
+    /// Days of history, ending today (or --end).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3_650))]
+    pub days: u32,
+    /// Mean executions per pipeline per day.
+    #[arg(long, default_value_t = 6.0)]
+    pub runs_per_day: f64,
+    /// Seed for the generator: the same seed and --end give the same events.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Last day of the history (YYYY-MM-DD), whole; default: today, up to now.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub end: Option<NaiveDate>,
+}
+
+/// Parses the process arguments and runs; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout and errors to stderr itself.
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            }
+            .into();
+        }
+    };
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            for_error(&err).into()
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<Exit> {
+    match cli.command {
+        Command::Ingest(args) => ingest(args),
+        Command::Demo(args) => demo(args),
+    }
+}
+
+const MAX_SHOWN_REJECTIONS: usize = 20;
+
+fn ingest(args: IngestArgs) -> Result<Exit> {
+    let started = Instant::now();
+    let mut report = IngestReport::default();
+    let stdin_count = args.inputs.iter().filter(|p| p.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        return Err(UsageError("`-` (stdin) can be given only once".into()).into());
+    }
+    let mut read_all = |sink: &mut dyn RecordSink| -> Result<()> {
+        for path in &args.inputs {
+            let (name, bytes) = if path.as_os_str() == "-" {
+                let mut buf = Vec::new();
+                io::stdin()
+                    .lock()
+                    .read_to_end(&mut buf)
+                    .context("reading stdin")?;
+                ("<stdin>".to_owned(), buf)
+            } else {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                (path.display().to_string(), bytes)
+            };
+            ingest_bytes(&name, &bytes, sink, &mut report)?;
+        }
+        Ok(())
+    };
+    let files = if args.print {
+        let mut sink = PrintSink::new(io::BufWriter::new(io::stdout().lock()));
+        read_all(&mut sink)?;
+        sink.finish()?;
+        None
+    } else {
+        let out = args
+            .out
+            .as_ref()
+            .context("--out DIR or --print is required")?;
+        let mut writer = PartitionWriter::new(out, 6);
+        read_all(&mut writer)?;
+        Some((out, writer.finish()?))
+    };
+    for r in report.rejected.iter().take(MAX_SHOWN_REJECTIONS) {
+        eprintln!("rejected: {r}");
+    }
+    if report.rejected.len() > MAX_SHOWN_REJECTIONS {
+        eprintln!(
+            "rejected: … and {} more",
+            report.rejected.len() - MAX_SHOWN_REJECTIONS
+        );
+    }
+    let where_to = match &files {
+        Some((out, summary)) => format!(
+            " into {} file(s) under {}",
+            summary.files.len(),
+            out.display()
+        ),
+        None => " to stdout".to_owned(),
+    };
+    eprintln!(
+        "ingested {} event(s){where_to}, {} rejected, in {:.2?}",
+        report.written,
+        report.rejected.len(),
+        started.elapsed()
+    );
+    if !report.rejected.is_empty() && !args.skip_invalid {
+        eprintln!(
+            "error: {} event(s) were rejected (use --skip-invalid to exit 0 anyway)",
+            report.rejected.len()
+        );
+        return Ok(Exit::Failure);
+    }
+    Ok(Exit::Success)
+}
+
+fn demo(args: DemoArgs) -> Result<Exit> {
+    if !(args.runs_per_day > 0.0 && args.runs_per_day <= 10_000.0) {
+        return Err(UsageError("--runs-per-day must be above 0 and at most 10000".into()).into());
+    }
+    let end: DateTime<Utc> = match args.end {
+        Some(day) => Utc.from_utc_datetime(
+            &day.and_hms_opt(23, 59, 59)
+                .context("--end is not a valid day")?,
+        ),
+        None => Utc::now(),
+    };
+    let config = DemoConfig {
+        pipelines: args.pipelines as usize,
+        days: args.days,
+        seed: args.seed,
+        runs_per_day: args.runs_per_day,
+        end,
+    };
+    let started = Instant::now();
+    let mut writer = PartitionWriter::new(&args.out, 1);
+    let bar = progress_bar(u64::from(args.days));
+    let summary = generate(&config, &mut writer, |done| {
+        bar.set_position(u64::from(done))
+    })?;
+    bar.finish_and_clear();
+    let written = writer.finish()?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "demo: {} pipelines, {} days, {} executions: {} events ({} duplicate deliveries, {} late) \
+         in {} files under {} in {:.2}s ({:.0} events/s)",
+        config.pipelines,
+        config.days,
+        summary.executions,
+        summary.events,
+        summary.duplicates,
+        summary.late,
+        written.files.len(),
+        args.out.display(),
+        secs,
+        summary.events as f64 / secs.max(1e-9),
+    );
+    io::stderr().flush().ok();
+    Ok(Exit::Success)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(len);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {pos}/{len} days ({elapsed})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message("generating");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}

@@ -1,0 +1,81 @@
+//! Exit codes of the `cplogs` binary, in one place so scripts can rely on them.
+
+use std::process::ExitCode;
+
+/// What a run ended with. The numbers are part of the CLI's contract (README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Success,
+    /// An error: bad input data, I/O, AWS. Also `ingest` with rejected events.
+    Failure,
+    /// The command line was wrong.
+    Usage,
+    /// An audit threshold was breached.
+    Breach,
+    /// The window holds no data.
+    NoData,
+    /// Interrupted by Ctrl-C.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Breach => 3,
+            Exit::NoData => 4,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+/// An error that the CLI reports as a usage error (exit 2) rather than a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit for an error that reached the top of the CLI.
+pub fn for_error(err: &anyhow::Error) -> Exit {
+    if err.downcast_ref::<UsageError>().is_some() {
+        Exit::Usage
+    } else {
+        Exit::Failure
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let all = [
+            (Exit::Success, 0),
+            (Exit::Failure, 1),
+            (Exit::Usage, 2),
+            (Exit::Breach, 3),
+            (Exit::NoData, 4),
+            (Exit::Interrupted, 130),
+        ];
+        for (exit, code) in all {
+            assert_eq!(exit.code(), code, "{exit:?}");
+        }
+    }
+
+    #[test]
+    fn usage_errors_are_told_apart_from_failures() {
+        let usage = anyhow::Error::new(UsageError("bad flag".into())).context("while parsing");
+        assert_eq!(for_error(&usage), Exit::Usage);
+        assert_eq!(for_error(&anyhow::anyhow!("disk full")), Exit::Failure);
+    }
+}

@@ -1,0 +1,31 @@
+//! cplogs: keep and query AWS CodePipeline execution history.
+//!
+//! The library is the one definition of everything DESIGN.md names: the event model
+//! ([`event`]), the log record ([`record`]), the table schema ([`schema`]) and the file
+//! layout ([`layout`]), plus the transform that joins them ([`transform`]). With default
+//! features off it compiles only that core, which is what the Lambdas depend on; the
+//! `cli` feature adds the command-line tool.
+
+pub mod event;
+pub mod layout;
+pub mod record;
+pub mod schema;
+pub mod transform;
+
+#[cfg(feature = "arrow")]
+pub mod arrow;
+#[cfg(feature = "glue")]
+pub mod glue;
+
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "cli")]
+pub mod demo;
+#[cfg(feature = "cli")]
+pub mod exit;
+#[cfg(feature = "cli")]
+pub mod ingest;
+
+pub use layout::Dt;
+pub use schema::Table;
+pub use transform::{Routed, TransformError, transform_into};

@@ -1,0 +1,5 @@
+//! The `cplogs` binary: everything lives in `cplogs::cli`.
+
+fn main() -> std::process::ExitCode {
+    cplogs::cli::main()
+}
