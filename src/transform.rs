@@ -25,6 +25,9 @@ pub enum TransformError {
     /// or a field of the wrong type).
     #[error("not a CodePipeline event: {0}")]
     Json(#[from] serde_json::Error),
+    /// Bytes that are not UTF-8 text, so not JSON.
+    #[error("not a CodePipeline event: not UTF-8 text")]
+    NotUtf8,
     /// An event from another service.
     #[error("source {0:?} is not aws.codepipeline")]
     WrongSource(String),
@@ -62,7 +65,10 @@ pub fn transform_into(
     only: Option<Table>,
     out: &mut Vec<u8>,
 ) -> Result<Routed, TransformError> {
-    let event: Event<'_> = serde_json::from_slice(input)?;
+    // One UTF-8 check of the whole event is cheaper than serde_json's check of every
+    // string it borrows.
+    let text = std::str::from_utf8(input).map_err(|_| TransformError::NotUtf8)?;
+    let event: Event<'_> = serde_json::from_str(text)?;
     if let Some(source) = event.source.as_deref()
         && source != CODEPIPELINE_SOURCE
     {

@@ -14,4 +14,10 @@ if [ -n "$forbidden" ]; then
 fi
 echo "lambda dependency check: ok (no CLI-only crates in cplogs-transform)"
 
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# One closing line for the whole suite (the last cargo line is the doc-tests').
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
