@@ -14,8 +14,14 @@ pub mod transform;
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "glue")]
 pub mod glue;
+#[cfg(feature = "aws")]
+pub mod partitions;
+#[cfg(feature = "s3")]
+pub mod repair;
 
 #[cfg(feature = "cli")]
 pub mod cli;
@@ -25,6 +31,7 @@ pub mod demo;
 pub mod exit;
 #[cfg(feature = "cli")]
 pub mod ingest;
+pub mod window;
 
 pub use layout::Dt;
 pub use schema::Table;

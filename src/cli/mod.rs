@@ -14,6 +14,8 @@ use crate::demo::{DemoConfig, generate};
 use crate::exit::{Exit, UsageError, for_error};
 use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
 
+mod repair;
+
 /// Keep and query AWS CodePipeline execution history.
 #[derive(Debug, Parser)]
 #[command(name = "cplogs", version, about, max_term_width = 100)]
@@ -31,6 +33,76 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Write a realistic synthetic history into a local directory, in the bucket layout.
     Demo(DemoArgs),
+    /// Reconcile the `dt=` prefixes in S3 with the Glue partitions of each table.
+    RepairPartitions(RepairArgs),
+}
+
+/// Where the data and tables are, and how to reach AWS.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// S3 bucket holding `<table>/dt=YYYY-MM-DD/` prefixes.
+    #[arg(long, env = "CPLOGS_BUCKET")]
+    pub bucket: String,
+    /// Glue database of the tables.
+    #[arg(long, env = "CPLOGS_DATABASE", default_value = crate::schema::DEFAULT_DATABASE)]
+    pub database: String,
+    /// AWS region (default: from the environment or profile).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Named AWS profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Endpoint override, e.g. a local AWS API (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Output formats of commands that print a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormat {
+    /// A table for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+/// `cplogs repair-partitions`
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Bucket, database and how to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Only this table (repeatable); default: all three.
+    #[arg(long = "table", value_name = "TABLE", value_parser = parse_table)]
+    pub tables: Vec<crate::schema::Table>,
+    /// First day to reconcile: 7d, 12h, 2026-11-01 or an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Last day to reconcile (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Report what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove partitions whose prefix has no objects.
+    #[arg(long)]
+    pub delete_missing: bool,
+    /// Correct partitions whose location is not their prefix.
+    #[arg(long)]
+    pub fix_locations: bool,
+    /// Tables reconciled at once.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+}
+
+fn parse_table(s: &str) -> Result<crate::schema::Table, String> {
+    crate::schema::Table::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::schema::Table::ALL.iter().map(|t| t.name()).collect();
+        format!("unknown table {s:?}; tables: {}", names.join(", "))
+    })
 }
 
 /// `cplogs ingest`
@@ -102,6 +174,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Ingest(args) => ingest(args),
         Command::Demo(args) => demo(args),
+        Command::RepairPartitions(args) => repair::run(args),
     }
 }
 

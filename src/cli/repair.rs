@@ -1,0 +1,159 @@
+//! `cplogs repair-partitions`: arguments → `crate::repair`, summary to stdout.
+
+use std::io::{self, IsTerminal, Write};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use comfy_table::{Table as Grid, presets::UTF8_FULL_CONDENSED};
+
+use super::{AwsArgs, RepairArgs, SummaryFormat};
+use crate::aws::{AwsOptions, glue_client, load_config, s3_client};
+use crate::exit::{Exit, UsageError};
+use crate::layout::Dt;
+use crate::repair::{RepairOptions, TableRepair, repair};
+use crate::schema::Table;
+use crate::window::parse_instant;
+
+fn day(flag: &str, text: Option<&String>) -> Result<Option<Dt>> {
+    text.map(|t| {
+        parse_instant(t, chrono::Utc::now())
+            .map(|i| Dt::from(i.date_naive()))
+            .map_err(|e| UsageError(format!("{flag}: {e}")).into())
+    })
+    .transpose()
+}
+
+/// Builds the SDK config, refusing early when no region is known.
+pub(super) async fn sdk_config(aws: &AwsArgs) -> Result<aws_config::SdkConfig> {
+    let config = load_config(&AwsOptions {
+        region: aws.region.clone(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+    })
+    .await;
+    if config.region().is_none() {
+        return Err(UsageError(
+            "no AWS region configured: pass --region, set AWS_REGION, or use a profile with a region"
+                .into(),
+        )
+        .into());
+    }
+    Ok(config)
+}
+
+/// Runs the command.
+pub fn run(args: RepairArgs) -> Result<Exit> {
+    let since = day("--since", args.since.as_ref())?;
+    let until = day("--until", args.until.as_ref())?;
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        return Err(UsageError(format!("--since {s} is after --until {u}")).into());
+    }
+    let mut tables = if args.tables.is_empty() {
+        Table::ALL.to_vec()
+    } else {
+        args.tables.clone()
+    };
+    tables.sort();
+    tables.dedup();
+    let opts = RepairOptions {
+        bucket: args.aws.bucket.clone(),
+        database: args.aws.database.clone(),
+        tables,
+        since,
+        until,
+        dry_run: args.dry_run,
+        delete_missing: args.delete_missing,
+        fix_locations: args.fix_locations,
+        concurrency: usize::from(args.concurrency),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let started = Instant::now();
+    let bar = if io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(opts.tables.len() as u64);
+        bar.set_message("reconciling tables");
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let results = runtime.block_on(async {
+        let config = sdk_config(&args.aws).await?;
+        let (s3, glue) = (s3_client(&config), glue_client(&config));
+        anyhow::Ok(repair(s3, glue, opts, |_| bar.inc(1)).await)
+    })?;
+    bar.finish_and_clear();
+    let mut out = io::stdout().lock();
+    match args.format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &results)?;
+            writeln!(out)?;
+        }
+        SummaryFormat::Table => writeln!(out, "{}", grid(&results))?,
+    }
+    out.flush()?;
+    let errors: usize = results.iter().map(|r| r.errors.len()).sum();
+    for r in &results {
+        for e in &r.errors {
+            eprintln!("error: {}: {e}", r.table);
+        }
+    }
+    eprintln!(
+        "repair-partitions: {} table(s){} in {:.2?}, {errors} error(s)",
+        results.len(),
+        if args.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+        started.elapsed()
+    );
+    Ok(if errors > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+fn grid(results: &[TableRepair]) -> Grid {
+    let mut g = Grid::new();
+    g.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    let dry = results.first().is_some_and(|r| r.dry_run);
+    let verb = |s: &str| {
+        if dry {
+            format!("would be {s}")
+        } else {
+            s.to_owned()
+        }
+    };
+    g.set_header(vec![
+        "table".to_owned(),
+        "in S3".to_owned(),
+        "in Glue".to_owned(),
+        verb("added"),
+        verb("removed"),
+        verb("fixed"),
+        "no objects".to_owned(),
+        "wrong location".to_owned(),
+        "errors".to_owned(),
+    ]);
+    for r in results {
+        g.add_row(vec![
+            r.table.clone(),
+            r.in_s3.to_string(),
+            r.in_glue.to_string(),
+            r.added.to_string(),
+            r.removed.to_string(),
+            r.fixed.to_string(),
+            r.without_objects.to_string(),
+            r.wrong_location.to_string(),
+            r.errors.len().to_string(),
+        ]);
+    }
+    g
+}

@@ -1,0 +1,241 @@
+//! Creating Glue partitions for a set of `dt` values: the one implementation behind
+//! the partition Lambda and `cplogs repair-partitions`.
+//!
+//! Each partition gets the table's own StorageDescriptor, read from Glue, with its
+//! location set to the partition's prefix in the layout. Calls carry at most 100
+//! partitions (BatchCreatePartition's limit); "already exists" counts as success;
+//! throttling and other transient per-item errors are retried with backoff; every
+//! other per-item error is reported, never swallowed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_glue::Client;
+use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_glue::types::{PartitionInput, StorageDescriptor};
+use serde::Serialize;
+
+use crate::layout::{Dt, partition_location};
+use crate::schema::Table;
+
+/// BatchCreatePartition takes at most this many partitions per call.
+pub const MAX_PARTITIONS_PER_CREATE: usize = 100;
+
+/// How many times a transient per-item failure is tried in all.
+const ITEM_ATTEMPTS: u32 = 6;
+
+/// Glue error codes that a later try can succeed on.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "InternalServiceException",
+    "OperationTimeoutException",
+    "ConcurrentModificationException",
+];
+
+/// Whether a Glue error code is transient.
+pub fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
+/// A Glue call that failed as a whole.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} on {database}.{table} failed: {message}")]
+pub struct GlueCallError {
+    /// The API operation.
+    pub operation: &'static str,
+    /// Glue database.
+    pub database: String,
+    /// Glue table.
+    pub table: String,
+    /// Glue's error code, when it sent one.
+    pub code: Option<String>,
+    /// The error with its causes.
+    pub message: String,
+    /// Whether trying again later can succeed (throttling, 5xx, network).
+    pub retryable: bool,
+}
+
+impl GlueCallError {
+    /// Wraps an SDK error of `operation` on `database.table`.
+    pub fn new<E, R>(
+        operation: &'static str,
+        database: &str,
+        table: &str,
+        err: &SdkError<E, R>,
+    ) -> GlueCallError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let (code, retryable) = match err {
+            SdkError::ServiceError(e) => {
+                let code = e.err().code().map(str::to_owned);
+                let retryable = code.as_deref().is_some_and(is_transient_code);
+                (code, retryable)
+            }
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => (None, true),
+            _ => (None, false),
+        };
+        GlueCallError {
+            operation,
+            database: database.to_owned(),
+            table: table.to_owned(),
+            code,
+            message: DisplayErrorContext(err).to_string(),
+            retryable,
+        }
+    }
+}
+
+/// One partition that could not be created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemFailure {
+    /// The partition.
+    pub dt: String,
+    /// Glue's error code.
+    pub code: String,
+    /// Glue's message.
+    pub message: String,
+    /// Whether it was still failing transiently when we gave up.
+    pub transient: bool,
+}
+
+/// What [`create_partitions`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CreateReport {
+    /// Partitions created.
+    pub created: usize,
+    /// Partitions that already existed.
+    pub existing: usize,
+    /// Partitions that could not be created.
+    pub failed: Vec<ItemFailure>,
+    /// BatchCreatePartition calls made.
+    pub create_calls: usize,
+}
+
+/// Reads the table's StorageDescriptor, the template for its partitions.
+pub async fn table_storage_descriptor(
+    glue: &Client,
+    database: &str,
+    table: Table,
+) -> Result<StorageDescriptor, GlueCallError> {
+    let out = glue
+        .get_table()
+        .database_name(database)
+        .name(table.name())
+        .send()
+        .await
+        .map_err(|e| GlueCallError::new("GetTable", database, table.name(), &e))?;
+    out.table()
+        .and_then(|t| t.storage_descriptor())
+        .cloned()
+        .ok_or_else(|| GlueCallError {
+            operation: "GetTable",
+            database: database.to_owned(),
+            table: table.name().to_owned(),
+            code: None,
+            message: "the table has no StorageDescriptor".to_owned(),
+            retryable: false,
+        })
+}
+
+/// The input of partition `dt` of `table` in `bucket`, from the table's descriptor.
+pub fn partition_input(
+    template: &StorageDescriptor,
+    bucket: &str,
+    table: Table,
+    dt: Dt,
+) -> PartitionInput {
+    let mut sd = template.clone();
+    sd.location = Some(partition_location(bucket, table, dt));
+    PartitionInput::builder()
+        .values(dt.to_string())
+        .storage_descriptor(sd)
+        .build()
+}
+
+fn backoff(attempt: u32) -> Duration {
+    // 50 ms, 100 ms, 200 ms … with jitter, so concurrent writers spread out.
+    let base = 50u64 << attempt.min(6);
+    Duration::from_millis(base + fastrand_jitter(base))
+}
+
+fn fastrand_jitter(max: u64) -> u64 {
+    // Sub-second clock noise is jitter enough here; no need for an RNG dependency.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()))
+        .unwrap_or(0);
+    nanos % max.max(1)
+}
+
+/// Creates the partitions `dts` of `table` (data in `bucket`) that do not exist yet.
+///
+/// Fails as a whole only when the table cannot be read or a call fails outright;
+/// per-partition failures are in the report.
+pub async fn create_partitions(
+    glue: &Client,
+    database: &str,
+    bucket: &str,
+    table: Table,
+    dts: &BTreeSet<Dt>,
+) -> Result<CreateReport, GlueCallError> {
+    let mut report = CreateReport::default();
+    if dts.is_empty() {
+        return Ok(report);
+    }
+    let template = table_storage_descriptor(glue, database, table).await?;
+    let all: Vec<Dt> = dts.iter().copied().collect();
+    for chunk in all.chunks(MAX_PARTITIONS_PER_CREATE) {
+        let mut pending: Vec<Dt> = chunk.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let inputs: Vec<PartitionInput> = pending
+                .iter()
+                .map(|dt| partition_input(&template, bucket, table, *dt))
+                .collect();
+            report.create_calls += 1;
+            let out = glue
+                .batch_create_partition()
+                .database_name(database)
+                .table_name(table.name())
+                .set_partition_input_list(Some(inputs))
+                .send()
+                .await
+                .map_err(|e| {
+                    GlueCallError::new("BatchCreatePartition", database, table.name(), &e)
+                })?;
+            let mut retry = Vec::new();
+            let mut failed_here = 0;
+            for err in out.errors() {
+                failed_here += 1;
+                let values = err.partition_values().join(",");
+                let dt = Dt::parse(&values).ok();
+                let detail = err.error_detail();
+                let code = detail.and_then(|d| d.error_code()).unwrap_or("Unknown");
+                let message = detail.and_then(|d| d.error_message()).unwrap_or_default();
+                match dt {
+                    _ if code == "AlreadyExistsException" => report.existing += 1,
+                    Some(dt) if is_transient_code(code) && attempt < ITEM_ATTEMPTS => {
+                        retry.push(dt)
+                    }
+                    _ => report.failed.push(ItemFailure {
+                        dt: values,
+                        code: code.to_owned(),
+                        message: message.to_owned(),
+                        transient: is_transient_code(code),
+                    }),
+                }
+            }
+            report.created += pending.len().saturating_sub(failed_here);
+            if !retry.is_empty() {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            pending = retry;
+        }
+    }
+    Ok(report)
+}
