@@ -239,3 +239,177 @@ pub async fn create_partitions(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_glue::Client;
+    use aws_sdk_glue::operation::batch_create_partition::BatchCreatePartitionOutput;
+    use aws_sdk_glue::operation::get_table::GetTableOutput;
+    use aws_sdk_glue::types::{ErrorDetail, PartitionError, Table as GlueTable};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn get_table_rule() -> aws_smithy_mocks::Rule {
+        mock!(Client::get_table)
+            .sequence()
+            .output(|| {
+                let sd = crate::glue::storage_descriptor(
+                    Table::Action,
+                    "s3://b/action_execution_state_change/",
+                )
+                .unwrap();
+                GetTableOutput::builder()
+                    .table(
+                        GlueTable::builder()
+                            .name(Table::Action.name())
+                            .storage_descriptor(sd)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build()
+    }
+
+    fn item_error(dt: &str, code: &str) -> PartitionError {
+        PartitionError::builder()
+            .partition_values(dt)
+            .error_detail(
+                ErrorDetail::builder()
+                    .error_code(code)
+                    .error_message(format!("{code} for {dt}"))
+                    .build(),
+            )
+            .build()
+    }
+
+    fn dts(first: &str, n: i64) -> BTreeSet<Dt> {
+        let start = Dt::parse(first).unwrap().date();
+        (0..n)
+            .map(|i| Dt::from(start + chrono::Duration::days(i)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn existing_is_success_transient_is_retried_others_are_reported() {
+        let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+        let record = seen.clone();
+        let create = mock!(Client::batch_create_partition)
+            .match_requests(move |req| {
+                let values = req
+                    .partition_input_list()
+                    .iter()
+                    .map(|p| p.values().join(","))
+                    .collect();
+                record.lock().unwrap().push(values);
+                true
+            })
+            .sequence()
+            .output(|| {
+                BatchCreatePartitionOutput::builder()
+                    .errors(item_error("2026-01-01", "AlreadyExistsException"))
+                    .errors(item_error("2026-01-02", "ThrottlingException"))
+                    .errors(item_error("2026-01-03", "AccessDeniedException"))
+                    .build()
+            })
+            .output(|| BatchCreatePartitionOutput::builder().build())
+            .build();
+        let glue = mock_client!(
+            aws_sdk_glue,
+            RuleMode::MatchAny,
+            [&get_table_rule(), &create]
+        );
+        let report = create_partitions(&glue, "db", "b", Table::Action, &dts("2026-01-01", 4))
+            .await
+            .unwrap();
+        assert_eq!(report.created, 2, "{report:?}");
+        assert_eq!(report.existing, 1);
+        assert_eq!(report.create_calls, 2);
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(report.failed[0].dt, "2026-01-03");
+        assert_eq!(report.failed[0].code, "AccessDeniedException");
+        assert!(!report.failed[0].transient);
+        let calls = seen.lock().unwrap().clone();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].len(), 4);
+        assert_eq!(
+            calls[1],
+            ["2026-01-02"],
+            "only the throttled partition is retried"
+        );
+    }
+
+    #[tokio::test]
+    async fn batches_hold_at_most_100_partitions_with_their_own_locations() {
+        // Each call's (dt, location) pairs.
+        type Calls = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+        let seen: Calls = Arc::default();
+        let record = seen.clone();
+        let create = mock!(Client::batch_create_partition)
+            .match_requests(move |req| {
+                let items = req
+                    .partition_input_list()
+                    .iter()
+                    .map(|p| {
+                        let loc = p
+                            .storage_descriptor()
+                            .and_then(|s| s.location())
+                            .unwrap_or_default();
+                        (p.values().join(","), loc.to_owned())
+                    })
+                    .collect();
+                record.lock().unwrap().push(items);
+                true
+            })
+            .sequence()
+            .output(|| BatchCreatePartitionOutput::builder().build())
+            .repeatedly()
+            .build();
+        let glue = mock_client!(
+            aws_sdk_glue,
+            RuleMode::MatchAny,
+            [&get_table_rule(), &create]
+        );
+        let report = create_partitions(&glue, "db", "logs", Table::Action, &dts("2025-01-01", 250))
+            .await
+            .unwrap();
+        assert_eq!((report.created, report.create_calls), (250, 3));
+        let calls = seen.lock().unwrap().clone();
+        let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let (dt, loc) = &calls[2][49];
+        assert_eq!(dt, "2025-09-07");
+        assert_eq!(
+            loc,
+            "s3://logs/action_execution_state_change/dt=2025-09-07/"
+        );
+    }
+
+    #[tokio::test]
+    async fn persistent_throttling_gives_up_and_is_reported_as_transient() {
+        let create = mock!(Client::batch_create_partition)
+            .sequence()
+            .output(|| {
+                BatchCreatePartitionOutput::builder()
+                    .errors(item_error("2026-01-01", "ThrottlingException"))
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let glue = mock_client!(
+            aws_sdk_glue,
+            RuleMode::MatchAny,
+            [&get_table_rule(), &create]
+        );
+        let report = create_partitions(&glue, "db", "b", Table::Action, &dts("2026-01-01", 1))
+            .await
+            .unwrap();
+        assert_eq!(report.create_calls, ITEM_ATTEMPTS as usize);
+        assert_eq!(report.created, 0);
+        assert!(report.failed[0].transient);
+    }
+}
