@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use aws_sdk_glue::types::{BatchUpdatePartitionRequestEntry, PartitionValueList};
+use aws_sdk_glue::types::{BatchUpdatePartitionRequestEntry, ErrorDetail, PartitionValueList};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -267,6 +267,16 @@ pub async fn repair_table(
     r
 }
 
+/// One per-partition error of a batch call, for the summary.
+fn item_error(what: &str, values: &[String], detail: Option<&ErrorDetail>) -> String {
+    format!(
+        "{what} dt={}: {}: {}",
+        values.join(","),
+        detail.and_then(|d| d.error_code()).unwrap_or("Unknown"),
+        detail.and_then(|d| d.error_message()).unwrap_or_default()
+    )
+}
+
 async fn delete(
     glue: &aws_sdk_glue::Client,
     opts: &RepairOptions,
@@ -294,15 +304,11 @@ async fn delete(
         {
             Ok(out) => {
                 r.removed += chunk.len() - out.errors().len();
-                r.errors.extend(out.errors().iter().map(|e| {
-                    let d = e.error_detail();
-                    format!(
-                        "delete dt={}: {}: {}",
-                        e.partition_values().join(","),
-                        d.and_then(|d| d.error_code()).unwrap_or("Unknown"),
-                        d.and_then(|d| d.error_message()).unwrap_or_default()
-                    )
-                }));
+                r.errors.extend(
+                    out.errors()
+                        .iter()
+                        .map(|e| item_error("delete", e.partition_values(), e.error_detail())),
+                );
             }
             Err(e) => r.errors.push(
                 GlueCallError::new("BatchDeletePartition", &opts.database, table.name(), &e)
@@ -350,15 +356,11 @@ async fn fix(
         {
             Ok(out) => {
                 r.fixed += chunk.len() - out.errors().len();
-                r.errors.extend(out.errors().iter().map(|e| {
-                    let d = e.error_detail();
-                    format!(
-                        "fix dt={}: {}: {}",
-                        e.partition_value_list().join(","),
-                        d.and_then(|d| d.error_code()).unwrap_or("Unknown"),
-                        d.and_then(|d| d.error_message()).unwrap_or_default()
-                    )
-                }));
+                r.errors.extend(
+                    out.errors()
+                        .iter()
+                        .map(|e| item_error("fix", e.partition_value_list(), e.error_detail())),
+                );
             }
             Err(e) => r.errors.push(
                 GlueCallError::new("BatchUpdatePartition", &opts.database, table.name(), &e)
