@@ -10,6 +10,7 @@ pub mod event;
 pub mod layout;
 pub mod record;
 pub mod schema;
+pub mod template;
 pub mod transform;
 
 #[cfg(feature = "arrow")]

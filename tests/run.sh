@@ -19,6 +19,9 @@ check_deps cplogs-transform "$cli_only|aws-sdk-glue|aws-sdk-s3|aws-config"
 check_deps cplogs-partition "$cli_only|aws-sdk-s3"
 echo "lambda dependency check: ok (no CLI-only crates in the Lambdas)"
 
+# The template and the Lambda packages (cfn-lint, checkov, cargo-lambda).
+bash tests/infra.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
 # Runs a command with a real local AWS API: moto's server on 127.0.0.1 (a free port),
-# installed into a venv outside the clone, started before and stopped after.
+# from the tools venv (tests/venv.sh), started before and stopped after.
 # The command sees CPLOGS_TEST_ENDPOINT and dummy credentials.
 set -euo pipefail
-venv="${CPLOGS_VENV:-$HOME/.cache/cplogs-venv}"
-if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
-fi
+venv=$(bash "$(dirname "$0")/venv.sh")
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_log=$(mktemp)
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
