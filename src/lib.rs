@@ -23,6 +23,8 @@ pub mod glue;
 pub mod partitions;
 #[cfg(feature = "s3")]
 pub mod repair;
+#[cfg(feature = "cli")]
+pub mod tables;
 
 #[cfg(feature = "cli")]
 pub mod cli;

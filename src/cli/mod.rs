@@ -15,6 +15,7 @@ use crate::exit::{Exit, UsageError, for_error};
 use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
 
 mod repair;
+mod tables;
 
 /// Keep and query AWS CodePipeline execution history.
 #[derive(Debug, Parser)]
@@ -35,25 +36,80 @@ pub enum Command {
     Demo(DemoArgs),
     /// Reconcile the `dt=` prefixes in S3 with the Glue partitions of each table.
     RepairPartitions(RepairArgs),
+    /// Manage the three Glue tables from the schema: create, show, diff, drop.
+    Tables(TablesArgs),
+}
+
+impl AwsArgs {
+    /// The bucket, which some commands require.
+    pub fn bucket(&self) -> Result<&str, UsageError> {
+        self.bucket
+            .as_deref()
+            .ok_or_else(|| UsageError("--bucket (or CPLOGS_BUCKET) is required".into()))
+    }
+}
+
+/// `cplogs tables`
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// What to do with the tables.
+    #[command(subcommand)]
+    pub action: TablesAction,
+    /// Bucket, database and how to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table, global = true)]
+    pub format: SummaryFormat,
+}
+
+/// `cplogs tables` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TablesAction {
+    /// Create the database if missing and each missing table; report tables that
+    /// differ from the schema (exit 1) and change them only with --update.
+    Create {
+        /// Use date partition projection on dt instead of registered partitions.
+        #[arg(long)]
+        projection: bool,
+        /// Update tables that differ from the schema.
+        #[arg(long)]
+        update: bool,
+    },
+    /// Show the tables as Glue has them.
+    Show,
+    /// List column, partition key, SerDe and location differences from the schema
+    /// (exit 1 when there are any).
+    Diff {
+        /// Compare with the projection variant of the schema.
+        #[arg(long)]
+        projection: bool,
+    },
+    /// Delete the three tables (not the database, not the data). Requires --yes.
+    Drop {
+        /// Really delete them.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// Where the data and tables are, and how to reach AWS.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
     /// S3 bucket holding `<table>/dt=YYYY-MM-DD/` prefixes.
-    #[arg(long, env = "CPLOGS_BUCKET")]
-    pub bucket: String,
+    #[arg(long, env = "CPLOGS_BUCKET", global = true)]
+    pub bucket: Option<String>,
     /// Glue database of the tables.
-    #[arg(long, env = "CPLOGS_DATABASE", default_value = crate::schema::DEFAULT_DATABASE)]
+    #[arg(long, env = "CPLOGS_DATABASE", default_value = crate::schema::DEFAULT_DATABASE, global = true)]
     pub database: String,
     /// AWS region (default: from the environment or profile).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub region: Option<String>,
     /// Named AWS profile.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Endpoint override, e.g. a local AWS API (also AWS_ENDPOINT_URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     pub endpoint_url: Option<String>,
 }
 
@@ -175,6 +231,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Ingest(args) => ingest(args),
         Command::Demo(args) => demo(args),
         Command::RepairPartitions(args) => repair::run(args),
+        Command::Tables(args) => tables::run(args),
     }
 }
 

@@ -41,6 +41,15 @@ pub(super) async fn sdk_config(aws: &AwsArgs) -> Result<aws_config::SdkConfig> {
     Ok(config)
 }
 
+/// The async runtime of the AWS commands.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// Runs the command.
 pub fn run(args: RepairArgs) -> Result<Exit> {
     let since = day("--since", args.since.as_ref())?;
@@ -58,7 +67,7 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
     tables.sort();
     tables.dedup();
     let opts = RepairOptions {
-        bucket: args.aws.bucket.clone(),
+        bucket: args.aws.bucket()?.to_owned(),
         database: args.aws.database.clone(),
         tables,
         since,
@@ -68,11 +77,7 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
         fix_locations: args.fix_locations,
         concurrency: usize::from(args.concurrency),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = runtime()?;
     let started = Instant::now();
     let bar = if io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(opts.tables.len() as u64);

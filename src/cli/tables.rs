@@ -1,0 +1,136 @@
+//! `cplogs tables create|show|diff|drop`: arguments → `crate::tables`, results to stdout.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table as Grid, presets::UTF8_FULL_CONDENSED};
+use serde_json::json;
+
+use super::repair::{runtime, sdk_config};
+use super::{SummaryFormat, TablesAction, TablesArgs};
+use crate::aws::glue_client;
+use crate::exit::{Exit, UsageError};
+use crate::schema::Table;
+use crate::tables::{Outcome, create, diff, drop_tables, get};
+
+fn grid(header: &[&str]) -> Grid {
+    let mut g = Grid::new();
+    g.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    g
+}
+
+fn print(format: SummaryFormat, value: &serde_json::Value, table: Grid) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match format {
+        SummaryFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+        SummaryFormat::Table => writeln!(out, "{table}")?,
+    }
+    Ok(())
+}
+
+/// Runs the command.
+pub fn run(args: TablesArgs) -> Result<Exit> {
+    if let TablesAction::Drop { yes: false } = args.action {
+        return Err(UsageError("tables drop deletes the three tables: add --yes".into()).into());
+    }
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let config = sdk_config(&args.aws).await?;
+        let glue = glue_client(&config);
+        let db = args.aws.database.as_str();
+        match args.action {
+            TablesAction::Create { projection, update } => {
+                let bucket = args.aws.bucket()?;
+                let (created_db, results) = create(&glue, db, bucket, projection, update).await?;
+                if created_db {
+                    eprintln!("created database {db}");
+                }
+                let mut g = grid(&["table", "outcome", "differences"]);
+                for r in &results {
+                    let diffs: Vec<String> = r
+                        .differences
+                        .iter()
+                        .map(|d| format!("{}: schema {:?}, Glue {:?}", d.what, d.expected, d.actual))
+                        .collect();
+                    g.add_row(vec![
+                        r.table.clone(),
+                        format!("{:?}", r.outcome).to_lowercase(),
+                        diffs.join("\n"),
+                    ]);
+                }
+                print(args.format, &json!({"database": db, "database_created": created_db, "tables": results}), g)?;
+                if results.iter().any(|r| r.outcome == Outcome::Differs) {
+                    eprintln!("error: some tables differ from the schema; `cplogs tables create --update` changes them");
+                    return Ok(Exit::Failure);
+                }
+                Ok(Exit::Success)
+            }
+            TablesAction::Show => {
+                let mut g = grid(&["table", "location", "columns", "partition keys", "projection"]);
+                let mut rows = Vec::new();
+                for t in Table::ALL {
+                    let found = get(&glue, db, t).await?;
+                    let sd = found.as_ref().and_then(|f| f.storage_descriptor());
+                    let columns: Vec<serde_json::Value> = sd
+                        .map(|sd| sd.columns().iter().map(|c| json!({"name": c.name(), "type": c.r#type()})).collect())
+                        .unwrap_or_default();
+                    let keys: Vec<&str> = found.as_ref().map(|f| f.partition_keys().iter().map(|c| c.name()).collect()).unwrap_or_default();
+                    let projection = found
+                        .as_ref()
+                        .and_then(|f| f.parameters())
+                        .and_then(|p| p.get("projection.enabled"))
+                        .is_some_and(|v| v == "true");
+                    let location = sd.and_then(|s| s.location()).unwrap_or("(missing table)");
+                    g.add_row(vec![
+                        t.name().to_owned(),
+                        location.to_owned(),
+                        columns.len().to_string(),
+                        keys.join(","),
+                        projection.to_string(),
+                    ]);
+                    rows.push(json!({"table": t.name(), "exists": found.is_some(), "location": sd.and_then(|s| s.location()),
+                        "columns": columns, "partition_keys": keys, "projection": projection}));
+                }
+                print(args.format, &json!(rows), g)?;
+                Ok(Exit::Success)
+            }
+            TablesAction::Diff { projection } => {
+                let bucket = args.aws.bucket()?;
+                let mut g = grid(&["table", "what", "schema", "Glue"]);
+                let mut rows = Vec::new();
+                for t in Table::ALL {
+                    let input = crate::glue::table_input(t, bucket, projection)?;
+                    let diffs = match get(&glue, db, t).await? {
+                        Some(found) => diff(&input, &found),
+                        None => vec![crate::tables::Difference {
+                            what: "table".into(),
+                            expected: "(exists)".into(),
+                            actual: "(missing)".into(),
+                        }],
+                    };
+                    for d in &diffs {
+                        g.add_row(vec![t.name().to_owned(), d.what.clone(), d.expected.clone(), d.actual.clone()]);
+                    }
+                    rows.push(json!({"table": t.name(), "differences": diffs}));
+                }
+                let any = rows.iter().any(|r| r["differences"].as_array().is_some_and(|a| !a.is_empty()));
+                print(args.format, &json!(rows), g)?;
+                Ok(if any { Exit::Failure } else { Exit::Success })
+            }
+            TablesAction::Drop { .. } => {
+                let dropped = drop_tables(&glue, db).await?;
+                eprintln!("dropped {} table(s) from {db}; the data in S3 is untouched", dropped.len());
+                print(args.format, &json!({"dropped": dropped}), {
+                    let mut g = grid(&["dropped"]);
+                    for d in &dropped {
+                        g.add_row(vec![d.clone()]);
+                    }
+                    g
+                })?;
+                Ok(Exit::Success)
+            }
+        }
+    })
+}

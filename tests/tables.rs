@@ -1,0 +1,216 @@
+//! `cplogs tables create|show|diff|drop` end to end against moto's server (started by
+//! tests/run.sh), checked through Glue reads.
+
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_sdk_glue::types::TableInput;
+use cplogs::Table;
+use serde_json::Value;
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn endpoint() -> String {
+    std::env::var("CPLOGS_TEST_ENDPOINT").expect(
+        "CPLOGS_TEST_ENDPOINT is not set: run the tests with `bash tests/run.sh`, which starts moto",
+    )
+}
+
+fn database() -> String {
+    format!(
+        "tables_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn tables(db: &str, args: &[&str]) -> (Option<i32>, Value, String) {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_cplogs"))
+        .arg("tables")
+        .args(args)
+        .args([
+            "--database",
+            db,
+            "--bucket",
+            "logs",
+            "--region",
+            "us-east-1",
+        ])
+        .args(["--endpoint-url", &endpoint(), "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), json, stderr)
+}
+
+async fn glue() -> aws_sdk_glue::Client {
+    let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions {
+        region: Some("us-east-1".into()),
+        profile: None,
+        endpoint_url: Some(endpoint()),
+    })
+    .await;
+    cplogs::aws::glue_client(&config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_is_idempotent_reports_drift_and_updates_on_request() {
+    let db = database();
+    let glue = glue().await;
+
+    let (code, json, err) = tables(&db, &["create"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(json["database_created"], true);
+    for t in json["tables"].as_array().unwrap() {
+        assert_eq!(t["outcome"], "created");
+    }
+    for t in Table::ALL {
+        let found = glue
+            .get_table()
+            .database_name(&db)
+            .name(t.name())
+            .send()
+            .await
+            .unwrap();
+        let sd = found.table().unwrap().storage_descriptor().unwrap();
+        let cols: Vec<(&str, &str)> = sd
+            .columns()
+            .iter()
+            .map(|c| (c.name(), c.r#type().unwrap()))
+            .collect();
+        let want: Vec<(String, String)> = t
+            .columns()
+            .iter()
+            .map(|c| (c.sql_name(), c.ty.athena()))
+            .collect();
+        assert_eq!(cols.len(), want.len());
+        for ((a, b), (c, d)) in cols.iter().zip(&want) {
+            assert_eq!((*a, *b), (c.as_str(), d.as_str()));
+        }
+        assert_eq!(
+            sd.location(),
+            Some(format!("s3://logs/{}/", t.name()).as_str())
+        );
+    }
+
+    let (code, json, _) = tables(&db, &["create"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json["database_created"], false);
+    assert!(
+        json["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["outcome"] == "unchanged")
+    );
+    let (code, _, _) = tables(&db, &["diff"]);
+    assert_eq!(code, Some(0), "no differences");
+
+    // Someone edits a table by hand: one column dropped, location moved.
+    let mut input = cplogs::glue::table_input(Table::Stage, "logs", false).unwrap();
+    let mut sd = input.storage_descriptor().unwrap().clone();
+    sd.columns
+        .as_mut()
+        .unwrap()
+        .retain(|c| c.name() != "stagelastretryattempttime");
+    sd.location = Some("s3://elsewhere/stage/".into());
+    input = TableInput::builder()
+        .name(input.name())
+        .set_partition_keys(Some(input.partition_keys().to_vec()))
+        .set_parameters(input.parameters().cloned())
+        .storage_descriptor(sd)
+        .build()
+        .unwrap();
+    glue.update_table()
+        .database_name(&db)
+        .table_input(input)
+        .send()
+        .await
+        .unwrap();
+
+    let (code, json, _) = tables(&db, &["diff"]);
+    assert_eq!(code, Some(1));
+    let stage = &json[1];
+    assert_eq!(stage["table"], "stage_execution_state_change");
+    let whats: Vec<&str> = stage["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(whats, ["column stagelastretryattempttime", "location"]);
+
+    let (code, json, err) = tables(&db, &["create"]);
+    assert_eq!(code, Some(1), "a differing table is reported, not changed");
+    assert!(err.contains("--update"), "{err}");
+    assert_eq!(json["tables"][1]["outcome"], "differs");
+    let loc = glue
+        .get_table()
+        .database_name(&db)
+        .name("stage_execution_state_change")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        loc.table()
+            .unwrap()
+            .storage_descriptor()
+            .unwrap()
+            .location(),
+        Some("s3://elsewhere/stage/")
+    );
+
+    let (code, json, _) = tables(&db, &["create", "--update"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json["tables"][1]["outcome"], "updated");
+    assert_eq!(tables(&db, &["diff"]).0, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projection_show_and_drop() {
+    let db = database();
+    let glue = glue().await;
+    assert_eq!(tables(&db, &["create", "--projection"]).0, Some(0));
+    let t = glue
+        .get_table()
+        .database_name(&db)
+        .name("action_execution_state_change")
+        .send()
+        .await
+        .unwrap();
+    let params = t.table().unwrap().parameters().unwrap();
+    assert_eq!(
+        params.get("projection.enabled").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(
+        tables(&db, &["diff"]).0,
+        Some(1),
+        "differs from the non-projected schema"
+    );
+    assert_eq!(tables(&db, &["diff", "--projection"]).0, Some(0));
+
+    let (code, json, _) = tables(&db, &["show"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exists"] == true && t["projection"] == true)
+    );
+
+    let (code, _, err) = tables(&db, &["drop"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--yes"));
+    let (code, json, _) = tables(&db, &["drop", "--yes"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(json["dropped"].as_array().unwrap().len(), 3);
+    let (_, json, _) = tables(&db, &["show"]);
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["exists"] == false)
+    );
+}
