@@ -201,6 +201,33 @@ pub struct DemoArgs {
     pub end: Option<NaiveDate>,
 }
 
+/// Builds the SDK config, refusing early when no region is known.
+async fn sdk_config(aws: &AwsArgs) -> Result<aws_config::SdkConfig> {
+    let config = crate::aws::load_config(&crate::aws::AwsOptions {
+        region: aws.region.clone(),
+        profile: aws.profile.clone(),
+        endpoint_url: aws.endpoint_url.clone(),
+    })
+    .await;
+    if config.region().is_none() {
+        return Err(UsageError(
+            "no AWS region configured: pass --region, set AWS_REGION, or use a profile with a region"
+                .into(),
+        )
+        .into());
+    }
+    Ok(config)
+}
+
+/// The async runtime of the AWS commands.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
 /// Parses the process arguments and runs; the binary's whole `main`.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -3,11 +3,11 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use comfy_table::{Table as Grid, presets::UTF8_FULL_CONDENSED};
 
-use super::{AwsArgs, RepairArgs, SummaryFormat};
-use crate::aws::{AwsOptions, glue_client, load_config, s3_client};
+use super::{RepairArgs, SummaryFormat, runtime, sdk_config};
+use crate::aws::{glue_client, s3_client};
 use crate::exit::{Exit, UsageError};
 use crate::layout::Dt;
 use crate::repair::{RepairOptions, TableRepair, repair};
@@ -21,33 +21,6 @@ fn day(flag: &str, text: Option<&String>) -> Result<Option<Dt>> {
             .map_err(|e| UsageError(format!("{flag}: {e}")).into())
     })
     .transpose()
-}
-
-/// Builds the SDK config, refusing early when no region is known.
-pub(super) async fn sdk_config(aws: &AwsArgs) -> Result<aws_config::SdkConfig> {
-    let config = load_config(&AwsOptions {
-        region: aws.region.clone(),
-        profile: aws.profile.clone(),
-        endpoint_url: aws.endpoint_url.clone(),
-    })
-    .await;
-    if config.region().is_none() {
-        return Err(UsageError(
-            "no AWS region configured: pass --region, set AWS_REGION, or use a profile with a region"
-                .into(),
-        )
-        .into());
-    }
-    Ok(config)
-}
-
-/// The async runtime of the AWS commands.
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
 }
 
 /// Runs the command.

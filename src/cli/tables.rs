@@ -6,8 +6,7 @@ use anyhow::Result;
 use comfy_table::{ContentArrangement, Table as Grid, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
-use super::repair::{runtime, sdk_config};
-use super::{SummaryFormat, TablesAction, TablesArgs};
+use super::{SummaryFormat, TablesAction, TablesArgs, runtime, sdk_config};
 use crate::aws::glue_client;
 use crate::exit::{Exit, UsageError};
 use crate::schema::Table;
