@@ -56,6 +56,23 @@ pub struct GlueCallError {
 }
 
 impl GlueCallError {
+    /// A failure found on our side (no Glue error code), which a retry cannot fix.
+    pub fn local(
+        operation: &'static str,
+        database: &str,
+        table: &str,
+        message: impl std::fmt::Display,
+    ) -> GlueCallError {
+        GlueCallError {
+            operation,
+            database: database.to_owned(),
+            table: table.to_owned(),
+            code: None,
+            message: message.to_string(),
+            retryable: false,
+        }
+    }
+
     /// Wraps an SDK error of `operation` on `database.table`.
     pub fn new<E, R>(
         operation: &'static str,
@@ -131,13 +148,13 @@ pub async fn table_storage_descriptor(
     out.table()
         .and_then(|t| t.storage_descriptor())
         .cloned()
-        .ok_or_else(|| GlueCallError {
-            operation: "GetTable",
-            database: database.to_owned(),
-            table: table.name().to_owned(),
-            code: None,
-            message: "the table has no StorageDescriptor".to_owned(),
-            retryable: false,
+        .ok_or_else(|| {
+            GlueCallError::local(
+                "GetTable",
+                database,
+                table.name(),
+                "the table has no StorageDescriptor",
+            )
         })
 }
 

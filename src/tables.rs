@@ -195,14 +195,7 @@ async fn ensure_database(glue: &Client, database: &str) -> Result<bool, GlueCall
                 .name(database)
                 .description("cplogs: AWS CodePipeline execution state changes")
                 .build()
-                .map_err(|b| GlueCallError {
-                    operation: "CreateDatabase",
-                    database: database.to_owned(),
-                    table: String::new(),
-                    code: None,
-                    message: b.to_string(),
-                    retryable: false,
-                })?;
+                .map_err(|b| GlueCallError::local("CreateDatabase", database, "", b))?;
             glue.create_database()
                 .database_input(input)
                 .send()
@@ -211,17 +204,6 @@ async fn ensure_database(glue: &Client, database: &str) -> Result<bool, GlueCall
             Ok(true)
         }
         Err(e) => Err(GlueCallError::new("GetDatabase", database, "", &e)),
-    }
-}
-
-fn build_error(database: &str, table: Table, e: impl std::fmt::Display) -> GlueCallError {
-    GlueCallError {
-        operation: "TableInput",
-        database: database.to_owned(),
-        table: table.name().to_owned(),
-        code: None,
-        message: e.to_string(),
-        retryable: false,
     }
 }
 
@@ -239,7 +221,7 @@ pub async fn create(
     let mut results = Vec::new();
     for table in Table::ALL {
         let input = crate::glue::table_input(table, bucket, projection)
-            .map_err(|e| build_error(database, table, e))?;
+            .map_err(|e| GlueCallError::local("TableInput", database, table.name(), e))?;
         let result = match get(glue, database, table).await? {
             None => {
                 glue.create_table()
