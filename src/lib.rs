@@ -17,6 +17,8 @@ pub mod transform;
 pub mod arrow;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(any(feature = "local", feature = "athena"))]
+pub mod engine;
 #[cfg(feature = "glue")]
 pub mod glue;
 #[cfg(feature = "aws")]
@@ -34,6 +36,10 @@ pub mod demo;
 pub mod exit;
 #[cfg(feature = "cli")]
 pub mod ingest;
+#[cfg(feature = "cli")]
+pub mod output;
+#[cfg(any(feature = "local", feature = "athena"))]
+pub mod reports;
 pub mod window;
 
 pub use layout::Dt;

@@ -15,6 +15,7 @@ use crate::exit::{Exit, UsageError, for_error};
 use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
 
 mod repair;
+pub mod report;
 mod tables;
 
 /// Keep and query AWS CodePipeline execution history.
@@ -38,6 +39,14 @@ pub enum Command {
     RepairPartitions(RepairArgs),
     /// Manage the three Glue tables from the schema: create, show, diff, drop.
     Tables(TablesArgs),
+    /// Run a canned report (see `cplogs reports`).
+    Report(report::ReportArgs),
+    /// List the canned reports with their descriptions and options.
+    Reports,
+    /// Run one ad-hoc SQL statement (Trino dialect) on the selected engine.
+    Query(report::QueryArgs),
+    /// Check pipelines against thresholds: exit 0 within them, 3 on a breach, 4 without data.
+    Audit(report::AuditArgs),
 }
 
 impl AwsArgs {
@@ -259,6 +268,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Demo(args) => demo(args),
         Command::RepairPartitions(args) => repair::run(args),
         Command::Tables(args) => tables::run(args),
+        Command::Report(args) => report::report(args),
+        Command::Reports => report::list(&mut io::stdout().lock()),
+        Command::Query(args) => report::query(args),
+        Command::Audit(args) => report::audit(args),
     }
 }
 

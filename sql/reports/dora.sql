@@ -1,0 +1,42 @@
+-- name: dora
+-- description: DORA metrics per pipeline: deployments (succeeded executions) and deployments per day, change failure rate (FAILED / SUCCEEDED+FAILED), mean time to restore (from the FAILED execution that starts a failure streak to the next SUCCEEDED one, seconds) and median lead time (STARTED to SUCCEEDED, seconds).
+-- bind: since_dt until_dt since until pipelines pipelines since until
+WITH events AS (
+    SELECT DISTINCT eventid, pipeline, executionid, state,
+           from_iso8601_timestamp("timestamp") AS ts,
+           from_iso8601_timestamp(starttime) AS start_time
+    FROM pipeline_execution_state_change
+    WHERE dt BETWEEN ? AND ?
+      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
+      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+),
+executions AS (
+    SELECT pipeline, executionid,
+           coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
+           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome,
+           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS ended_at
+    FROM events
+    GROUP BY pipeline, executionid
+),
+ended AS (
+    SELECT pipeline, executionid, outcome, started_at, ended_at,
+           lag(outcome) OVER (PARTITION BY pipeline ORDER BY ended_at, executionid) AS previous_outcome,
+           min(CASE WHEN outcome = 'SUCCEEDED' THEN ended_at END) OVER (
+               PARTITION BY pipeline ORDER BY ended_at, executionid
+               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_success_at
+    FROM executions
+    WHERE outcome IN ('SUCCEEDED', 'FAILED')
+)
+SELECT pipeline,
+       count_if(outcome = 'SUCCEEDED') AS deployments,
+       round(CAST(count_if(outcome = 'SUCCEEDED') AS double) * 86400
+             / date_diff('second', from_iso8601_timestamp(?), from_iso8601_timestamp(?)), 3) AS deployments_per_day,
+       round(CAST(count_if(outcome = 'FAILED') AS double) / count(*), 4) AS change_failure_rate,
+       round(avg(date_diff('second', ended_at, next_success_at)) FILTER (
+             WHERE outcome = 'FAILED' AND coalesce(previous_outcome, '') <> 'FAILED'), 1) AS mttr_s,
+       approx_percentile(date_diff('second', started_at, ended_at), 0.5) FILTER (
+             WHERE outcome = 'SUCCEEDED') AS lead_time_p50_s
+FROM ended
+GROUP BY pipeline
+ORDER BY pipeline

@@ -1,0 +1,35 @@
+-- name: durations_by_stage
+-- description: Duration of succeeded stage runs per pipeline and stage, in seconds (first STARTED to the last terminal event of the stage in an execution, retries included).
+-- bind: since_dt until_dt since until pipelines pipelines
+WITH events AS (
+    SELECT DISTINCT eventid, pipeline, executionid, stage, state,
+           from_iso8601_timestamp("timestamp") AS ts
+    FROM stage_execution_state_change
+    WHERE dt BETWEEN ? AND ?
+      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
+      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+),
+runs AS (
+    SELECT pipeline, executionid, stage,
+           min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
+           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS outcome,
+           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS ended_at
+    FROM events
+    GROUP BY pipeline, executionid, stage
+),
+done AS (
+    SELECT pipeline, stage, date_diff('second', started_at, ended_at) AS duration_s
+    FROM runs
+    WHERE outcome = 'SUCCEEDED' AND started_at IS NOT NULL
+)
+SELECT pipeline, stage,
+       count(*) AS runs,
+       approx_percentile(duration_s, 0.5) AS p50_s,
+       approx_percentile(duration_s, 0.9) AS p90_s,
+       approx_percentile(duration_s, 0.95) AS p95_s,
+       max(duration_s) AS max_s,
+       round(avg(duration_s), 1) AS avg_s
+FROM done
+GROUP BY pipeline, stage
+ORDER BY p95_s DESC, pipeline, stage

@@ -1,0 +1,37 @@
+-- name: executions
+-- description: The 50 latest executions in the window: outcome (or latest state while running), trigger, commit, start, end and duration in seconds.
+-- bind: since_dt until_dt since until pipelines pipelines
+WITH events AS (
+    SELECT DISTINCT eventid, pipeline, executionid, state,
+           from_iso8601_timestamp("timestamp") AS ts,
+           from_iso8601_timestamp(starttime) AS start_time,
+           executiontrigger.triggertype AS trigger_type,
+           executiontrigger.commitid AS commit_id
+    FROM pipeline_execution_state_change
+    WHERE dt BETWEEN ? AND ?
+      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
+      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+),
+executions AS (
+    SELECT pipeline, executionid,
+           coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
+           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome,
+           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS ended_at,
+           max_by(state, ts) AS last_state,
+           max(trigger_type) AS trigger_type,
+           max(commit_id) AS commit_id
+    FROM events
+    GROUP BY pipeline, executionid
+)
+SELECT pipeline,
+       executionid AS execution_id,
+       coalesce(outcome, last_state) AS state,
+       trigger_type,
+       commit_id,
+       to_iso8601(started_at) AS started,
+       to_iso8601(ended_at) AS ended,
+       date_diff('second', started_at, ended_at) AS duration_s
+FROM executions
+ORDER BY coalesce(started_at, ended_at) DESC, pipeline, executionid
+LIMIT 50

@@ -1,0 +1,26 @@
+-- name: failures
+-- description: Failure rate per pipeline: executions that ended in the window, how many FAILED, and the rate.
+-- bind: since_dt until_dt since until pipelines pipelines
+WITH events AS (
+    SELECT DISTINCT eventid, pipeline, executionid, state,
+           from_iso8601_timestamp("timestamp") AS ts
+    FROM pipeline_execution_state_change
+    WHERE dt BETWEEN ? AND ?
+      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
+      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+),
+executions AS (
+    SELECT pipeline, executionid,
+           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome
+    FROM events
+    GROUP BY pipeline, executionid
+)
+SELECT pipeline,
+       count(*) AS executions,
+       count_if(outcome = 'FAILED') AS failed,
+       round(CAST(count_if(outcome = 'FAILED') AS double) / count(*), 4) AS failure_rate
+FROM executions
+WHERE outcome IS NOT NULL
+GROUP BY pipeline
+ORDER BY failure_rate DESC, failed DESC, pipeline

@@ -1,0 +1,24 @@
+-- name: failures_actions
+-- description: The 20 actions with the most failed attempts in the window: error codes, last failure and its external URL.
+-- bind: since_dt until_dt since until pipelines pipelines
+WITH events AS (
+    SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
+           from_iso8601_timestamp("timestamp") AS ts,
+           executionresult.errorcode AS error_code,
+           executionresult.externalexecutionurl AS external_url
+    FROM action_execution_state_change
+    WHERE dt BETWEEN ? AND ?
+      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
+      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+)
+SELECT pipeline, stage, action,
+       count(*) AS failures,
+       array_join(array_sort(array_agg(DISTINCT error_code) FILTER (WHERE error_code IS NOT NULL)), ', ') AS error_codes,
+       to_iso8601(max(ts)) AS last_failure,
+       max_by(external_url, ts) AS last_failure_url
+FROM events
+WHERE state = 'FAILED'
+GROUP BY pipeline, stage, action
+ORDER BY failures DESC, last_failure DESC, pipeline, stage, action
+LIMIT 20

@@ -1,0 +1,569 @@
+//! `cplogs report`, `reports`, `query` and `audit`: the bundled SQL (or ad-hoc SQL) on
+//! the selected engine, printed in the chosen format.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use clap::Args;
+use serde_json::json;
+
+use crate::engine::local::LocalEngine;
+use crate::engine::{ColumnInfo, Kind, Query, QueryEngine, QueryOutput, ResultSet, Value};
+use crate::exit::{Exit, UsageError};
+use crate::output::{self, Format, Section};
+use crate::reports::{self, Breakdown, REPORTS, ReportParams};
+use crate::window::{parse_duration, parse_instant};
+
+/// Which engine runs the SQL.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// Query a local directory laid out like the bucket with the embedded engine
+    /// (e.g. from `cplogs demo`, `cplogs ingest` or `aws s3 sync`).
+    #[arg(long, value_name = "DIR", env = "CPLOGS_LOCAL", global = true)]
+    pub local: Option<PathBuf>,
+    /// Query a freshly generated demo history (20 pipelines, 30 days) with the
+    /// embedded engine: try the reports without any data of your own.
+    #[arg(long, conflicts_with = "local", global = true)]
+    pub demo: bool,
+}
+
+/// The time window and pipelines a report looks at.
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// Window start: 7d, 12h, 30m, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    /// Window end (exclusive), same forms; default: now.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this pipeline (repeatable).
+    #[arg(long = "pipeline", value_name = "NAME")]
+    pub pipelines: Vec<String>,
+}
+
+/// The canned reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportName {
+    /// Failure rate per pipeline and the top failing actions.
+    Failures,
+    /// Execution durations (p50/p90/p95/max/avg).
+    Durations,
+    /// Action timeline of one execution.
+    Timeline,
+    /// Latest executions.
+    Executions,
+    /// Actions that failed then succeeded in one execution.
+    Flaky,
+    /// Executions with no terminal event.
+    Stuck,
+    /// Deployment frequency, change failure rate, time to restore, lead time.
+    Dora,
+    /// Manual approval waits and rejections.
+    Approvals,
+}
+
+/// `durations --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum By {
+    /// Per pipeline.
+    Pipeline,
+    /// Per pipeline and stage.
+    Stage,
+    /// Per pipeline, stage and action.
+    Action,
+}
+
+/// `cplogs report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The report (see `cplogs reports`).
+    #[arg(value_enum)]
+    pub name: ReportName,
+    /// Window and pipelines.
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// durations: break down by stage or action.
+    #[arg(long, value_enum, default_value_t = By::Pipeline)]
+    pub by: By,
+    /// timeline: the execution to draw (default: the latest of --pipeline).
+    #[arg(long, value_name = "ID")]
+    pub execution_id: Option<String>,
+    /// stuck: how long without a terminal event (30m, 24h, 2d).
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub older_than: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Engine selection.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `cplogs query`
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// One SQL statement (Trino dialect); use --file to read it from a file.
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    pub sql: Option<String>,
+    /// Read the statement from this file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// A value for the next `?` placeholder (repeatable, in order; bound as text).
+    #[arg(long = "param", value_name = "VALUE")]
+    pub params: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Engine selection.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// `cplogs audit`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Window and pipelines.
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Highest allowed failure rate of a pipeline (0 to 1).
+    #[arg(long, value_name = "RATE")]
+    pub max_failure_rate: Option<f64>,
+    /// Highest allowed p95 duration of succeeded executions (30m, 2h, 90s).
+    #[arg(long, value_name = "DURATION")]
+    pub max_p95: Option<String>,
+    /// Output format of the breaching rows.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Engine selection.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// The engine the arguments select, and anything it keeps alive.
+struct Selected {
+    engine: LocalEngine,
+    _demo_dir: Option<tempfile::TempDir>,
+}
+
+async fn select(args: &EngineArgs) -> Result<Selected> {
+    if args.demo {
+        let dir = tempfile::Builder::new()
+            .prefix("cplogs-demo-")
+            .tempdir()
+            .context("creating a temporary directory for the demo data")?;
+        let config = crate::demo::DemoConfig::new(Utc::now());
+        let mut writer = crate::ingest::PartitionWriter::new(dir.path(), 1);
+        let summary = crate::demo::generate(&config, &mut writer, |_| {})?;
+        writer.finish()?;
+        eprintln!(
+            "demo: {} events of {} pipelines over {} days in {}",
+            summary.events,
+            config.pipelines,
+            config.days,
+            dir.path().display()
+        );
+        let engine = LocalEngine::open(dir.path()).await?;
+        return Ok(Selected {
+            engine,
+            _demo_dir: Some(dir),
+        });
+    }
+    match &args.local {
+        Some(dir) => Ok(Selected {
+            engine: LocalEngine::open(dir).await?,
+            _demo_dir: None,
+        }),
+        None => Err(UsageError(
+            "no query engine selected. To query a local copy of the logs, pass --local DIR \
+             (or set CPLOGS_LOCAL), where DIR is laid out like the bucket, e.g. made by \
+             `aws s3 sync s3://BUCKET DIR` or `cplogs demo --out DIR`; to try the reports \
+             without data, pass --demo. Querying through Athena is not available in this \
+             version."
+                .into(),
+        )
+        .into()),
+    }
+}
+
+fn params(window: &WindowArgs, now: DateTime<Utc>) -> Result<ReportParams> {
+    let since =
+        parse_instant(&window.since, now).map_err(|e| UsageError(format!("--since: {e}")))?;
+    let until = match &window.until {
+        Some(u) => parse_instant(u, now).map_err(|e| UsageError(format!("--until: {e}")))?,
+        None => now,
+    };
+    let p = ReportParams::new(since, until, now)
+        .and_then(|p| p.with_pipelines(&window.pipelines))
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(p)
+}
+
+fn usage_duration(flag: &str, text: &str) -> Result<Duration> {
+    parse_duration(text).ok_or_else(|| {
+        UsageError(format!(
+            "{flag}: {text:?} is not a duration (90s, 30m, 24h, 2d, 1w)"
+        ))
+        .into()
+    })
+}
+
+fn terminal_width() -> Option<u16> {
+    if io::stdout().is_terminal() {
+        None // comfy-table measures the terminal itself.
+    } else {
+        Some(120)
+    }
+}
+
+fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
+    let rows: usize = outputs.iter().map(|o| o.result.rows.len()).sum();
+    let bytes: u64 = outputs.iter().map(|o| o.stats.bytes_scanned).sum();
+    let elapsed: StdDuration = outputs.iter().map(|o| o.stats.elapsed).sum();
+    let files: usize = outputs.iter().map(|o| o.stats.files.len()).sum();
+    eprintln!(
+        "{rows} row(s) in {:.2}s, {} read from {files} file(s) ({engine} engine)",
+        elapsed.as_secs_f64(),
+        human_bytes(bytes),
+    );
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn metadata(
+    engine: &str,
+    report: Option<&str>,
+    p: Option<&ReportParams>,
+    outputs: &[&QueryOutput],
+) -> serde_json::Value {
+    let mut m = json!({
+        "engine": engine,
+        "stats": {
+            "rows": outputs.iter().map(|o| o.result.rows.len()).sum::<usize>(),
+            "bytes_scanned": outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>(),
+            "elapsed_ms": outputs.iter().map(|o| o.stats.elapsed.as_millis() as u64).sum::<u64>(),
+        },
+    });
+    if let Some(r) = report {
+        m["report"] = json!(r);
+    }
+    if let Some(p) = p {
+        m["window"] = json!({
+            "since": p.value(reports::Bind::Since),
+            "until": p.value(reports::Bind::Until),
+        });
+    }
+    m
+}
+
+/// `cplogs reports`: the reports, what they show, their options.
+pub fn list(out: &mut dyn Write) -> Result<Exit> {
+    writeln!(
+        out,
+        "Reports (cplogs report NAME [--since 7d] [--until T] [--pipeline P]… [--format F]):"
+    )?;
+    for r in REPORTS {
+        writeln!(out, "\n  {:<11} {}", r.name, r.summary)?;
+        if !r.options.is_empty() {
+            writeln!(out, "  {:<11} options: {}", "", r.options)?;
+        }
+        let by = if r.name == "durations" {
+            [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action].as_slice()
+        } else {
+            &[Breakdown::Pipeline]
+        };
+        for b in by {
+            for s in reports::sections(r.name, *b) {
+                writeln!(
+                    out,
+                    "  {:<11} sql/reports/{}.sql: {}",
+                    "", s.name, s.description
+                )?;
+            }
+        }
+    }
+    Ok(Exit::Success)
+}
+
+/// `cplogs report NAME`
+pub fn report(args: ReportArgs) -> Result<Exit> {
+    let now = Utc::now();
+    let mut p = params(&args.window, now)?;
+    let older = usage_duration("--older-than", &args.older_than)?;
+    p = p
+        .with_execution_id(args.execution_id.as_deref())
+        .map_err(|e| UsageError(e.to_string()))?
+        .with_older_than(older);
+    let name = args.name.to_possible_value_name();
+    let by = match args.by {
+        By::Pipeline => Breakdown::Pipeline,
+        By::Stage => Breakdown::Stage,
+        By::Action => Breakdown::Action,
+    };
+    let statements = reports::sections(&name, by);
+    let rt = super::runtime()?;
+    let outputs = rt.block_on(async {
+        let selected = select(&args.engine).await?;
+        let mut outputs = Vec::new();
+        for s in &statements {
+            let out = selected
+                .engine
+                .run(&s.query(&p))
+                .await
+                .with_context(|| format!("report {name} (sql/reports/{}.sql)", s.name))?;
+            outputs.push(out);
+        }
+        anyhow::Ok((selected.engine.name(), outputs))
+    })?;
+    let (engine, outputs) = outputs;
+    let mut results: Vec<ResultSet> = outputs.iter().map(|o| o.result.clone()).collect();
+    if args.name == ReportName::Timeline && args.format == Format::Table {
+        results[0] = with_gantt(&results[0], 30);
+    }
+    let sections: Vec<Section<'_>> = statements
+        .iter()
+        .zip(&results)
+        .map(|(s, r)| Section {
+            name: &s.name,
+            result: r,
+        })
+        .collect();
+    let refs: Vec<&QueryOutput> = outputs.iter().collect();
+    let meta = metadata(engine, Some(&name), Some(&p), &refs);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    output::write(&mut out, args.format, &sections, &meta, terminal_width())?;
+    out.flush()?;
+    stats_line(engine, &refs);
+    Ok(Exit::Success)
+}
+
+trait PossibleName {
+    fn to_possible_value_name(&self) -> String;
+}
+
+impl<T: clap::ValueEnum> PossibleName for T {
+    fn to_possible_value_name(&self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// Adds a terminal Gantt bar per attempt to a timeline: its span within the
+/// execution's first start and last end, `width` characters wide.
+pub fn with_gantt(result: &ResultSet, width: usize) -> ResultSet {
+    let (Some(si), Some(ei)) = (result.column("start"), result.column("end")) else {
+        return result.clone();
+    };
+    let ms = |v: &Value| {
+        v.as_str()
+            .and_then(crate::engine::functions::parse_iso8601)
+            .map(|t| t.timestamp_millis())
+    };
+    let spans: Vec<(Option<i64>, Option<i64>)> = result
+        .rows
+        .iter()
+        .map(|r| (ms(&r[si]), ms(&r[ei])))
+        .collect();
+    let lo = spans.iter().filter_map(|s| s.0.or(s.1)).min();
+    let hi = spans.iter().filter_map(|s| s.1.or(s.0)).max();
+    let mut out = result.clone();
+    out.columns.push(ColumnInfo {
+        name: "timeline".into(),
+        kind: Kind::Text,
+    });
+    for (row, (s, e)) in out.rows.iter_mut().zip(spans) {
+        let bar = match (lo, hi, s.or(e)) {
+            (Some(lo), Some(hi), Some(start)) => {
+                let end = e.unwrap_or(hi);
+                let total = (hi - lo).max(1) as f64;
+                let w = width as f64;
+                let a = (((start - lo) as f64 / total) * w).floor() as usize;
+                let b = ((((end - lo) as f64) / total) * w).ceil() as usize;
+                let a = a.min(width.saturating_sub(1));
+                let b = b.clamp(a + 1, width);
+                format!(
+                    "{}{}{}",
+                    "·".repeat(a),
+                    "█".repeat(b - a),
+                    "·".repeat(width - b)
+                )
+            }
+            _ => String::new(),
+        };
+        row.push(Value::Text(bar));
+    }
+    out
+}
+
+/// `cplogs query`
+pub fn query(args: QueryArgs) -> Result<Exit> {
+    let sql = match (&args.sql, &args.file) {
+        (Some(s), _) => s.clone(),
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        (None, None) => return Err(UsageError("give the SQL or --file FILE".into()).into()),
+    };
+    let rt = super::runtime()?;
+    let (engine, out) = rt.block_on(async {
+        let selected = select(&args.engine).await?;
+        let q = Query {
+            sql,
+            params: args.params.clone(),
+        };
+        let out = selected.engine.run(&q).await.map_err(|e| match e {
+            crate::engine::EngineError::Invalid(m) => {
+                anyhow::Error::new(UsageError(format!("invalid query: {m}")))
+            }
+            other => other.into(),
+        })?;
+        anyhow::Ok((selected.engine.name(), out))
+    })?;
+    let meta = metadata(engine, None, None, &[&out]);
+    let mut w = io::BufWriter::new(io::stdout().lock());
+    output::write(
+        &mut w,
+        args.format,
+        &[Section {
+            name: "query",
+            result: &out.result,
+        }],
+        &meta,
+        terminal_width(),
+    )?;
+    w.flush()?;
+    stats_line(engine, &[&out]);
+    Ok(Exit::Success)
+}
+
+/// `cplogs audit`: exit 0 within thresholds, 3 on a breach, 4 without data.
+pub fn audit(args: AuditArgs) -> Result<Exit> {
+    let now = Utc::now();
+    let p = params(&args.window, now)?;
+    if args.max_failure_rate.is_none() && args.max_p95.is_none() {
+        return Err(UsageError(
+            "give at least one threshold: --max-failure-rate or --max-p95".into(),
+        )
+        .into());
+    }
+    if let Some(r) = args.max_failure_rate
+        && !(0.0..=1.0).contains(&r)
+    {
+        return Err(UsageError(format!(
+            "--max-failure-rate must be between 0 and 1, not {r}"
+        ))
+        .into());
+    }
+    let max_p95 = args
+        .max_p95
+        .as_deref()
+        .map(|t| usage_duration("--max-p95", t))
+        .transpose()?;
+    let rt = super::runtime()?;
+    let (engine, failures, durations) = rt.block_on(async {
+        let selected = select(&args.engine).await?;
+        let f = selected
+            .engine
+            .run(&reports::statement("failures").query(&p))
+            .await?;
+        let d = selected
+            .engine
+            .run(&reports::statement("durations").query(&p))
+            .await?;
+        anyhow::Ok((selected.engine.name(), f, d))
+    })?;
+    let breaches = audit_breaches(
+        &failures.result,
+        &durations.result,
+        args.max_failure_rate,
+        max_p95,
+    );
+    stats_line(engine, &[&failures, &durations]);
+    if failures.result.rows.is_empty() && durations.result.rows.is_empty() {
+        eprintln!("audit: no executions ended in the window");
+        return Ok(Exit::NoData);
+    }
+    if breaches.rows.is_empty() {
+        eprintln!(
+            "audit: all {} pipeline(s) within the thresholds",
+            failures.result.rows.len()
+        );
+        return Ok(Exit::Success);
+    }
+    let meta = metadata(engine, Some("audit"), Some(&p), &[&failures, &durations]);
+    let mut w = io::BufWriter::new(io::stdout().lock());
+    output::write(
+        &mut w,
+        args.format,
+        &[Section {
+            name: "breaches",
+            result: &breaches,
+        }],
+        &meta,
+        terminal_width(),
+    )?;
+    w.flush()?;
+    eprintln!("audit: {} threshold breach(es)", breaches.rows.len());
+    Ok(Exit::Breach)
+}
+
+/// The rows of `failures` and `durations` over their thresholds.
+pub fn audit_breaches(
+    failures: &ResultSet,
+    durations: &ResultSet,
+    max_rate: Option<f64>,
+    max_p95: Option<Duration>,
+) -> ResultSet {
+    let col = |name: &str, kind| ColumnInfo {
+        name: name.into(),
+        kind,
+    };
+    let mut out = ResultSet {
+        columns: vec![
+            col("pipeline", Kind::Text),
+            col("metric", Kind::Text),
+            col("value", Kind::Float),
+            col("limit", Kind::Float),
+        ],
+        rows: Vec::new(),
+    };
+    let mut check = |rs: &ResultSet, metric: &str, column: &str, limit: f64| {
+        for i in 0..rs.rows.len() {
+            if let (Some(Value::Text(p)), Some(v)) = (
+                rs.get(i, "pipeline"),
+                rs.get(i, column).and_then(Value::as_f64),
+            ) && v > limit
+            {
+                out.rows.push(vec![
+                    Value::Text(p.clone()),
+                    Value::Text(metric.into()),
+                    Value::Float(v),
+                    Value::Float(limit),
+                ]);
+            }
+        }
+    };
+    if let Some(r) = max_rate {
+        check(failures, "failure_rate", "failure_rate", r);
+    }
+    if let Some(d) = max_p95 {
+        check(durations, "p95_s", "p95_s", d.num_seconds() as f64);
+    }
+    out
+}

@@ -1,0 +1,409 @@
+//! The embedded engine: Apache DataFusion over a local directory laid out like the
+//! bucket (`<table>/dt=YYYY-MM-DD/*.gz`, gzip JSON lines), running the reports' SQL.
+//!
+//! Each table is a listing table over its folder with `dt` taken from the folder
+//! names, so a filter on `dt` prunes whole folders before any file is opened. The
+//! records' camelCase keys are exposed under Athena's lower-case column names by a
+//! view rendered from the schema (`crate::schema`), so the same SQL runs here and on
+//! Athena.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::catalog::{MemorySchemaProvider, TableProvider};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{ParamValues, ScalarValue, TableReference};
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::context::SQLOptions;
+use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{Expr, Value as SqlValue, visit_expressions_mut};
+
+use super::functions::{self, format_iso8601};
+use super::{
+    ColumnInfo, EngineError, Kind, Query, QueryEngine, QueryOutput, QueryStats, ResultSet, Value,
+};
+use crate::arrow::{file_schema, partition_field};
+use crate::schema::{Column, ColumnType, PARTITION_KEY, Table};
+
+/// Schema that holds the raw listing tables behind the views.
+const RAW_SCHEMA: &str = "raw";
+
+/// The embedded engine over one local directory.
+pub struct LocalEngine {
+    ctx: SessionContext,
+    root: PathBuf,
+}
+
+impl std::fmt::Debug for LocalEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalEngine")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+fn setup(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Setup(e.to_string())
+}
+
+/// The view that exposes `table` under Athena's column names: each camelCase key as
+/// its lower-case SQL name, struct fields lower-cased too.
+pub fn view_sql(table: Table) -> String {
+    let cols: Vec<String> = table.columns().iter().map(view_column).collect();
+    format!(
+        "CREATE VIEW \"{name}\" AS SELECT {cols}, \"{dt}\" FROM {raw}.\"{name}\"",
+        name = table.name(),
+        cols = cols.join(", "),
+        dt = PARTITION_KEY,
+        raw = RAW_SCHEMA,
+    )
+}
+
+fn view_column(c: &Column) -> String {
+    let sql_name = c.sql_name();
+    match c.ty {
+        ColumnType::String | ColumnType::Int => format!("\"{}\" AS \"{sql_name}\"", c.name),
+        ColumnType::Struct(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|f| format!("'{}', \"{}\"['{f}']", f.to_ascii_lowercase(), c.name))
+                .collect();
+            format!(
+                "CASE WHEN \"{name}\" IS NULL THEN NULL ELSE named_struct({inner}) END AS \"{sql_name}\"",
+                name = c.name,
+                inner = inner.join(", ")
+            )
+        }
+    }
+}
+
+impl LocalEngine {
+    /// Registers the three tables over `root`. A table whose folder is missing is
+    /// empty rather than an error (a new bucket may not have stage events yet).
+    pub async fn open(root: &Path) -> Result<Self, EngineError> {
+        if !root.is_dir() {
+            return Err(EngineError::Setup(format!(
+                "{} is not a directory: --local needs a folder laid out like the bucket \
+                 (<table>/dt=YYYY-MM-DD/*.gz), e.g. made by `cplogs demo --out DIR`, \
+                 `cplogs ingest` or `aws s3 sync s3://BUCKET DIR`",
+                root.display()
+            )));
+        }
+        let root = std::path::absolute(root).map_err(setup)?;
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            // Fewer, larger partitions: the data is many small gzip files.
+            .with_collect_statistics(false);
+        let ctx = SessionContext::new_with_config(config);
+        functions::register(&ctx);
+        let catalog = ctx
+            .catalog("datafusion")
+            .ok_or_else(|| setup("default catalog missing"))?;
+        catalog
+            .register_schema(RAW_SCHEMA, Arc::new(MemorySchemaProvider::new()))
+            .map_err(setup)?;
+        for table in Table::ALL {
+            let provider = raw_table(&ctx, &root, table).await?;
+            ctx.register_table(TableReference::partial(RAW_SCHEMA, table.name()), provider)
+                .map_err(setup)?;
+            ctx.sql(&view_sql(table)).await.map_err(setup)?;
+        }
+        Ok(LocalEngine { ctx, root })
+    }
+
+    /// The directory the tables read.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+async fn raw_table(
+    ctx: &SessionContext,
+    root: &Path,
+    table: Table,
+) -> Result<Arc<dyn TableProvider>, EngineError> {
+    let dir = root.join(table.name());
+    if !dir.is_dir() {
+        let mut fields: Vec<_> = file_schema(table).fields().iter().cloned().collect();
+        fields.push(Arc::new(partition_field()));
+        return Ok(Arc::new(EmptyTable::new(Arc::new(Schema::new(fields)))));
+    }
+    let dir_text = format!("{}/", dir.display());
+    let url = ListingTableUrl::parse(&dir_text).map_err(setup)?;
+    let format = JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP);
+    // Any file name: Firehose writes `<stream>-…-<uuid>.gz`, cplogs `….json.gz`.
+    let options = ListingOptions::new(Arc::new(format))
+        .with_file_extension("")
+        .with_table_partition_cols(vec![(PARTITION_KEY.to_owned(), DataType::Utf8)]);
+    options
+        .validate_partitions(&ctx.state(), &url)
+        .await
+        .map_err(setup)?;
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(file_schema(table));
+    Ok(Arc::new(ListingTable::try_new(config).map_err(setup)?))
+}
+
+/// Numbers the `?` placeholders `$1…$n` in order of appearance and returns how many
+/// there were. Values are bound to them later, as typed parameters.
+fn number_placeholders(statement: &mut DfStatement) -> Result<usize, EngineError> {
+    let DfStatement::Statement(stmt) = statement else {
+        return Ok(0);
+    };
+    let mut positions = Vec::new();
+    let _ = visit_expressions_mut(stmt.as_mut(), |e| {
+        if let Expr::Value(v) = e
+            && let SqlValue::Placeholder(p) = &v.value
+        {
+            if p == "?" {
+                positions.push((v.span.start.line, v.span.start.column));
+            } else {
+                return ControlFlow::Break(p.clone());
+            }
+        }
+        ControlFlow::<String>::Continue(())
+    })
+    .break_value()
+    .map(|p| {
+        Err::<(), _>(EngineError::Invalid(format!(
+            "unsupported placeholder {p}: use ?"
+        )))
+    })
+    .transpose()?;
+    positions.sort_unstable();
+    let _ = visit_expressions_mut(stmt.as_mut(), |e| {
+        if let Expr::Value(v) = e
+            && let SqlValue::Placeholder(p) = &mut v.value
+        {
+            let at = (v.span.start.line, v.span.start.column);
+            if let Ok(i) = positions.binary_search(&at) {
+                *p = format!("${}", i + 1);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    Ok(positions.len())
+}
+
+fn files_scanned(plan: &Arc<dyn ExecutionPlan>) -> (u64, Vec<String>) {
+    let mut bytes = 0;
+    let mut files = BTreeSet::new();
+    let _ = plan.apply(|node| {
+        if let Some(exec) = node.downcast_ref::<DataSourceExec>()
+            && let Some(scan) = exec.data_source().downcast_ref::<FileScanConfig>()
+        {
+            for group in &scan.file_groups {
+                for f in group.iter() {
+                    if files.insert(f.object_meta.location.to_string()) {
+                        bytes += f.object_meta.size;
+                    }
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    (bytes, files.into_iter().collect())
+}
+
+fn kind_of(t: &DataType) -> Kind {
+    match t {
+        DataType::Boolean => Kind::Bool,
+        t if t.is_integer() => Kind::Int,
+        t if t.is_floating()
+            || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) =>
+        {
+            Kind::Float
+        }
+        _ => Kind::Text,
+    }
+}
+
+fn column_values(array: &ArrayRef) -> Result<Vec<Value>, EngineError> {
+    let exec = |e: datafusion::arrow::error::ArrowError| EngineError::Execution(e.to_string());
+    let n = array.len();
+    let valid = |i: usize| array.is_valid(i);
+    Ok(match array.data_type() {
+        DataType::Null => vec![Value::Null; n],
+        DataType::Boolean => {
+            let a = array.as_boolean();
+            (0..n)
+                .map(|i| {
+                    if valid(i) {
+                        Value::Bool(a.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        t if t.is_integer() => {
+            let c = cast(array, &DataType::Int64).map_err(exec)?;
+            let a = c.as_primitive::<Int64Type>();
+            (0..n)
+                .map(|i| {
+                    if valid(i) {
+                        Value::Int(a.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        t if kind_of(t) == Kind::Float => {
+            let c = cast(array, &DataType::Float64).map_err(exec)?;
+            let a = c.as_primitive::<Float64Type>();
+            (0..n)
+                .map(|i| {
+                    if valid(i) {
+                        Value::Float(a.value(i))
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        DataType::Timestamp(..) => {
+            let c = cast(
+                array,
+                &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            )
+            .map_err(exec)?;
+            let a = c.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
+            (0..n)
+                .map(
+                    |i| match valid(i).then(|| format_iso8601(a.value(i))).flatten() {
+                        Some(t) => Value::Text(t),
+                        None => Value::Null,
+                    },
+                )
+                .collect()
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let c = cast(array, &DataType::Utf8).map_err(exec)?;
+            let a = c.as_string::<i32>();
+            (0..n)
+                .map(|i| {
+                    if valid(i) {
+                        Value::Text(a.value(i).to_owned())
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+        _ => {
+            let f =
+                ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default()).map_err(exec)?;
+            (0..n)
+                .map(|i| {
+                    if valid(i) {
+                        Value::Text(f.value(i).to_string())
+                    } else {
+                        Value::Null
+                    }
+                })
+                .collect()
+        }
+    })
+}
+
+fn to_result(schema: &Schema, batches: &[RecordBatch]) -> Result<ResultSet, EngineError> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| ColumnInfo {
+            name: f.name().clone(),
+            kind: kind_of(f.data_type()),
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let cols: Vec<Vec<Value>> = batch
+            .columns()
+            .iter()
+            .map(column_values)
+            .collect::<Result<_, _>>()?;
+        for r in 0..batch.num_rows() {
+            rows.push(cols.iter().map(|c| c[r].clone()).collect());
+        }
+    }
+    Ok(ResultSet { columns, rows })
+}
+
+impl QueryEngine for LocalEngine {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn run(&self, query: &Query) -> Result<QueryOutput, EngineError> {
+        let started = Instant::now();
+        let invalid = |e: datafusion::error::DataFusionError| EngineError::Invalid(e.to_string());
+        let execution =
+            |e: datafusion::error::DataFusionError| EngineError::Execution(e.to_string());
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state
+            .sql_to_statement(&query.sql, &dialect)
+            .map_err(invalid)?;
+        let placeholders = number_placeholders(&mut statement)?;
+        if placeholders != query.params.len() {
+            return Err(EngineError::Invalid(format!(
+                "the statement has {placeholders} placeholder(s) but {} value(s) were given",
+                query.params.len()
+            )));
+        }
+        let plan = state.statement_to_plan(statement).await.map_err(invalid)?;
+        // Queries only read: no DDL, no writes (COPY, INSERT), no SET.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(invalid)?;
+        let plan = if query.params.is_empty() {
+            plan
+        } else {
+            let values: Vec<ScalarValue> = query
+                .params
+                .iter()
+                .map(|p| ScalarValue::Utf8(Some(p.clone())))
+                .collect();
+            plan.with_param_values(ParamValues::from(values))
+                .map_err(invalid)?
+        };
+        let frame = self.ctx.execute_logical_plan(plan).await.map_err(invalid)?;
+        let schema = frame.schema().as_arrow().clone();
+        let physical = frame.create_physical_plan().await.map_err(execution)?;
+        let (bytes_scanned, files) = files_scanned(&physical);
+        let batches = collect(physical, self.ctx.task_ctx())
+            .await
+            .map_err(execution)?;
+        let result = to_result(&schema, &batches)?;
+        Ok(QueryOutput {
+            result,
+            stats: QueryStats {
+                bytes_scanned,
+                elapsed: started.elapsed(),
+                files,
+            },
+        })
+    }
+}

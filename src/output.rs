@@ -1,0 +1,310 @@
+//! Query results written into any `impl Write`: a terminal table, CSV, TSV, JSON,
+//! JSON lines or Markdown. Data only; stats go to stderr elsewhere.
+
+use std::io::{self, Write};
+
+use comfy_table::{ContentArrangement, Table as Grid, presets};
+use serde_json::{Map, Value as Json, json};
+
+use crate::engine::{Kind, ResultSet, Value};
+
+/// Version of the JSON output's shape; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Output formats of query results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table fitted to the terminal.
+    Table,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// One JSON document with metadata and every result.
+    Json,
+    /// One JSON object per row.
+    Ndjson,
+    /// A Markdown table.
+    Markdown,
+}
+
+/// One result to print, with its name when a report has several.
+#[derive(Debug, Clone, Copy)]
+pub struct Section<'a> {
+    /// Name of the statement that produced it.
+    pub name: &'a str,
+    /// The rows.
+    pub result: &'a ResultSet,
+}
+
+/// Renders a value as text for table-like formats (NULL is empty).
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Text(t) => t.clone(),
+    }
+}
+
+fn json_value(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => json!(i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Text(t) => Json::String(t.clone()),
+    }
+}
+
+fn row_object(result: &ResultSet, row: &[Value]) -> Map<String, Json> {
+    result
+        .columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| (c.name.clone(), json_value(v)))
+        .collect()
+}
+
+/// Writes `sections` in `format`. `metadata` goes into the JSON document.
+pub fn write(
+    out: &mut dyn Write,
+    format: Format,
+    sections: &[Section<'_>],
+    metadata: &Json,
+    width: Option<u16>,
+) -> io::Result<()> {
+    let titled = sections.len() > 1;
+    match format {
+        Format::Table | Format::Markdown => {
+            for (i, s) in sections.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                if titled {
+                    let heading = if format == Format::Markdown {
+                        "## "
+                    } else {
+                        ""
+                    };
+                    writeln!(out, "{heading}{}", s.name)?;
+                    if format == Format::Markdown {
+                        writeln!(out)?;
+                    }
+                }
+                grid(out, format, s.result, width)?;
+            }
+        }
+        Format::Csv | Format::Tsv => {
+            for (i, s) in sections.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                delimited(
+                    out,
+                    if format == Format::Csv { b',' } else { b'\t' },
+                    s.result,
+                )?;
+            }
+        }
+        Format::Json => {
+            let results: Vec<Json> = sections
+                .iter()
+                .map(|s| {
+                    json!({
+                        "name": s.name,
+                        "columns": s.result.columns.iter()
+                            .map(|c| json!({"name": c.name, "type": c.kind.name()}))
+                            .collect::<Vec<_>>(),
+                        "rows": s.result.rows.iter()
+                            .map(|r| Json::Object(row_object(s.result, r)))
+                            .collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let mut doc = Map::new();
+            doc.insert("schema_version".into(), json!(SCHEMA_VERSION));
+            if let Json::Object(m) = metadata {
+                doc.extend(m.clone());
+            }
+            doc.insert("results".into(), Json::Array(results));
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Ndjson => {
+            for s in sections {
+                for r in &s.result.rows {
+                    let mut o = row_object(s.result, r);
+                    if titled {
+                        o.insert("section".into(), json!(s.name));
+                    }
+                    serde_json::to_writer(&mut *out, &o)?;
+                    writeln!(out)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn grid(
+    out: &mut dyn Write,
+    format: Format,
+    result: &ResultSet,
+    width: Option<u16>,
+) -> io::Result<()> {
+    if result.columns.is_empty() {
+        return writeln!(out, "(no columns)");
+    }
+    let mut g = Grid::new();
+    let markdown = format == Format::Markdown;
+    // Markdown cells cannot hold a bare `|` or a line break.
+    let cell = |v: &Value| {
+        let t = text(v);
+        if markdown {
+            t.replace('|', "\\|").replace('\n', " ")
+        } else {
+            t
+        }
+    };
+    if markdown {
+        g.load_style(presets::ASCII_MARKDOWN);
+    } else {
+        g.load_style(presets::UTF8_FULL_CONDENSED);
+        g.set_content_arrangement(ContentArrangement::Dynamic);
+        if let Some(w) = width {
+            g.set_width(w);
+        }
+    }
+    g.set_header(result.columns.iter().map(|c| c.name.clone()));
+    for (i, c) in result.columns.iter().enumerate() {
+        if matches!(c.kind, Kind::Int | Kind::Float)
+            && let Some(col) = g.column_mut(i)
+        {
+            col.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    for r in &result.rows {
+        g.add_row(r.iter().map(cell));
+    }
+    writeln!(out, "{g}")?;
+    if result.rows.is_empty() && !markdown {
+        writeln!(out, "(no rows)")?;
+    }
+    Ok(())
+}
+
+fn delimited(out: &mut dyn Write, delimiter: u8, result: &ResultSet) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(out);
+    w.write_record(result.columns.iter().map(|c| c.name.as_str()))?;
+    for r in &result.rows {
+        w.write_record(r.iter().map(text))?;
+    }
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ColumnInfo;
+
+    fn sample() -> ResultSet {
+        ResultSet {
+            columns: vec![
+                ColumnInfo {
+                    name: "pipeline".into(),
+                    kind: Kind::Text,
+                },
+                ColumnInfo {
+                    name: "failed".into(),
+                    kind: Kind::Int,
+                },
+                ColumnInfo {
+                    name: "rate".into(),
+                    kind: Kind::Float,
+                },
+            ],
+            rows: vec![
+                vec![
+                    Value::Text("a,\"b\"|c".into()),
+                    Value::Int(3),
+                    Value::Float(0.25),
+                ],
+                vec![Value::Text("d".into()), Value::Null, Value::Null],
+            ],
+        }
+    }
+
+    fn render(format: Format) -> String {
+        let r = sample();
+        let mut out = Vec::new();
+        let meta = json!({"report": "x"});
+        write(
+            &mut out,
+            format,
+            &[Section {
+                name: "x",
+                result: &r,
+            }],
+            &meta,
+            Some(80),
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn every_format() {
+        assert_eq!(
+            render(Format::Csv),
+            "pipeline,failed,rate\n\"a,\"\"b\"\"|c\",3,0.25\nd,,\n"
+        );
+        assert_eq!(
+            render(Format::Tsv),
+            "pipeline\tfailed\trate\n\"a,\"\"b\"\"|c\"\t3\t0.25\nd\t\t\n"
+        );
+        let doc: Json = serde_json::from_str(&render(Format::Json)).unwrap();
+        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["report"], "x");
+        assert_eq!(doc["results"][0]["columns"][1]["type"], "integer");
+        assert_eq!(doc["results"][0]["rows"][0]["failed"], 3);
+        assert_eq!(doc["results"][0]["rows"][1]["rate"], Json::Null);
+        let lines: Vec<Json> = render(Format::Ndjson)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["pipeline"], "a,\"b\"|c");
+        assert!(lines[0].get("section").is_none());
+        let md = render(Format::Markdown);
+        assert!(md.contains("a,\"b\"\\|c"), "{md}");
+        assert!(md.lines().nth(1).unwrap().starts_with("|-"), "{md}");
+        let table = render(Format::Table);
+        assert!(table.contains("pipeline") && table.contains("0.25"));
+        assert!(table.lines().all(|l| l.chars().count() <= 80));
+    }
+
+    #[test]
+    fn empty_results_say_so() {
+        let r = ResultSet {
+            columns: sample().columns,
+            rows: vec![],
+        };
+        let mut out = Vec::new();
+        write(
+            &mut out,
+            Format::Table,
+            &[Section {
+                name: "x",
+                result: &r,
+            }],
+            &json!({}),
+            None,
+        )
+        .unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("(no rows)"));
+    }
+}
