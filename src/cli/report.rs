@@ -1,7 +1,7 @@
 //! `cplogs report`, `reports`, `query` and `audit`: the bundled SQL (or ad-hoc SQL) on
 //! the selected engine, printed in the chosen format.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
@@ -210,12 +210,10 @@ fn usage_duration(flag: &str, text: &str) -> Result<Duration> {
     })
 }
 
+/// comfy-table fits tables to a terminal by itself; into a pipe or file they are
+/// written unwrapped.
 fn terminal_width() -> Option<u16> {
-    if io::stdout().is_terminal() {
-        None // comfy-table measures the terminal itself.
-    } else {
-        Some(120)
-    }
+    None
 }
 
 fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
@@ -333,7 +331,13 @@ pub fn report(args: ReportArgs) -> Result<Exit> {
     let (engine, outputs) = outputs;
     let mut results: Vec<ResultSet> = outputs.iter().map(|o| o.result.clone()).collect();
     if args.name == ReportName::Timeline && args.format == Format::Table {
-        results[0] = with_gantt(&results[0], 30);
+        let r = &results[0];
+        if let (Some(Value::Text(p)), Some(Value::Text(x))) =
+            (r.get(0, "pipeline"), r.get(0, "execution_id"))
+        {
+            eprintln!("pipeline {p}, execution {x}");
+        }
+        results[0] = with_gantt(&without(r, &["pipeline", "execution_id"]), 24);
     }
     let sections: Vec<Section<'_>> = statements
         .iter()
@@ -364,6 +368,21 @@ impl<T: clap::ValueEnum> PossibleName for T {
     }
 }
 
+/// `result` without the named columns.
+fn without(result: &ResultSet, names: &[&str]) -> ResultSet {
+    let keep: Vec<usize> = (0..result.columns.len())
+        .filter(|&i| !names.contains(&result.columns[i].name.as_str()))
+        .collect();
+    ResultSet {
+        columns: keep.iter().map(|&i| result.columns[i].clone()).collect(),
+        rows: result
+            .rows
+            .iter()
+            .map(|r| keep.iter().map(|&i| r[i].clone()).collect())
+            .collect(),
+    }
+}
+
 /// Adds a terminal Gantt bar per attempt to a timeline: its span within the
 /// execution's first start and last end, `width` characters wide.
 pub fn with_gantt(result: &ResultSet, width: usize) -> ResultSet {
@@ -383,6 +402,16 @@ pub fn with_gantt(result: &ResultSet, width: usize) -> ResultSet {
     let lo = spans.iter().filter_map(|s| s.0.or(s.1)).min();
     let hi = spans.iter().filter_map(|s| s.1.or(s.0)).max();
     let mut out = result.clone();
+    for row in &mut out.rows {
+        // "2026-11-23T18:50:48.000Z" → "2026-11-23 18:50:48": the bar shows the end.
+        if let Value::Text(t) = &mut row[si] {
+            *t = t
+                .replacen('T', " ", 1)
+                .trim_end_matches('Z')
+                .trim_end_matches(".000")
+                .to_owned();
+        }
+    }
     out.columns.push(ColumnInfo {
         name: "timeline".into(),
         kind: Kind::Text,
@@ -408,7 +437,7 @@ pub fn with_gantt(result: &ResultSet, width: usize) -> ResultSet {
         };
         row.push(Value::Text(bar));
     }
-    out
+    without(&out, &["end"])
 }
 
 /// `cplogs query`

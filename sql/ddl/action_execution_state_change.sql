@@ -1,0 +1,36 @@
+-- action_execution_state_change: Athena DDL rendered from src/schema.rs (CPLOGS_UPDATE_SQL=1 cargo test --test sql).
+-- Replace BUCKET with the log bucket. `cplogs tables create` makes the same table through
+-- the Glue API; `--projection` adds date partition projection on dt.
+CREATE EXTERNAL TABLE IF NOT EXISTS `codepipeline_event_logs`.`action_execution_state_change` (
+  `timestamp` string,
+  `eventversion` string,
+  `pipelinearn` string,
+  `pipeline` string,
+  `version` string,
+  `state` string,
+  `executionid` string,
+  `stage` string,
+  `action` string,
+  `region` string,
+  `type` struct<owner:string,category:string,provider:string,version:string>,
+  `eventid` string,
+  `account` string,
+  `eventregion` string,
+  `starttime` string,
+  `executionattempt` int,
+  `actionexecutionid` string,
+  `executionresult` struct<externalexecutionurl:string,externalexecutionsummary:string,externalexecutionid:string,errorcode:string>
+)
+PARTITIONED BY (`dt` string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+WITH SERDEPROPERTIES (
+  'case.insensitive' = 'TRUE'
+)
+STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+LOCATION 's3://BUCKET/action_execution_state_change/'
+TBLPROPERTIES (
+  'classification' = 'json',
+  'compressionType' = 'gzip',
+  'typeOfData' = 'file'
+);

@@ -1,0 +1,642 @@
+//! Correctness of every bundled report on the local engine: a small history with
+//! hand-computed expected values (duplicate deliveries, files written out of order,
+//! stage retries, superseded and stopped runs, an execution spanning midnight), plus
+//! partition pruning and hostile parameter values.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use cplogs::engine::local::LocalEngine;
+use cplogs::engine::{Query, QueryEngine, ResultSet, Value};
+use cplogs::ingest::{IngestReport, PartitionWriter, ingest_bytes};
+use cplogs::reports::{Breakdown, ReportParams, sections, statement};
+use serde_json::{Value as Json, json};
+
+const WEIRD: &str = "we'ird;--pipe\\ü";
+
+/// Builds EventBridge CodePipeline events with unique ids.
+#[derive(Default)]
+struct Events {
+    next: u32,
+    list: Vec<Json>,
+}
+
+impl Events {
+    fn envelope(&mut self, kind: &str, time: &str, pipeline: &str, detail: Json) -> Json {
+        self.next += 1;
+        let e = json!({
+            "version": "0",
+            "id": format!("ev-{:04}", self.next),
+            "detail-type": format!("CodePipeline {kind} Execution State Change"),
+            "source": "aws.codepipeline",
+            "account": "123456789012",
+            "time": time,
+            "region": "eu-west-1",
+            "resources": [format!("arn:aws:codepipeline:eu-west-1:123456789012:{pipeline}")],
+            "detail": detail,
+        });
+        self.list.push(e.clone());
+        e
+    }
+
+    fn pipeline(&mut self, time: &str, pipeline: &str, exec: &str, state: &str) -> Json {
+        let detail = json!({
+            "pipeline": pipeline, "execution-id": exec, "state": state, "version": 1.0,
+            "pipeline-execution-attempt": 1.0,
+        });
+        self.envelope("Pipeline", time, pipeline, detail)
+    }
+
+    fn started(&mut self, time: &str, pipeline: &str, exec: &str, commit: Option<&str>) -> Json {
+        let mut detail = json!({
+            "pipeline": pipeline, "execution-id": exec, "state": "STARTED", "version": 1.0,
+            "start-time": time,
+            "execution-trigger": {"trigger-type": "StartPipelineExecution", "trigger-detail": "user"},
+        });
+        if let Some(c) = commit {
+            detail["execution-trigger"] = json!({"trigger-type": "WebhookV2", "commit-id": c});
+        }
+        self.envelope("Pipeline", time, pipeline, detail)
+    }
+
+    fn run(&mut self, pipeline: &str, exec: &str, start: &str, end: &str, outcome: &str) {
+        self.started(start, pipeline, exec, None);
+        self.pipeline(end, pipeline, exec, outcome);
+    }
+
+    fn stage(&mut self, time: &str, pipeline: &str, exec: &str, stage: &str, state: &str) {
+        let detail = json!({
+            "pipeline": pipeline, "execution-id": exec, "stage": stage, "state": state, "version": 1,
+        });
+        self.envelope("Stage", time, pipeline, detail);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn action(
+        &mut self,
+        time: &str,
+        pipeline: &str,
+        exec: &str,
+        (stage, action, attempt): (&str, &str, &str),
+        category: &str,
+        state: &str,
+        error: Option<(&str, &str)>,
+    ) -> Json {
+        let mut detail = json!({
+            "pipeline": pipeline, "execution-id": exec, "stage": stage, "action": action,
+            "action-execution-id": attempt, "state": state, "region": "eu-west-1", "version": 1,
+            "type": {"owner": "AWS", "category": category, "provider": "X", "version": "1"},
+        });
+        if let Some((code, url)) = error {
+            detail["execution-result"] = json!({
+                "error-code": code, "external-execution-url": url,
+            });
+        }
+        self.envelope("Action", time, pipeline, detail)
+    }
+
+    fn attempt(
+        &mut self,
+        pipeline: &str,
+        exec: &str,
+        what: (&str, &str, &str),
+        category: &str,
+        (start, end, outcome): (&str, &str, &str),
+        error: Option<(&str, &str)>,
+    ) {
+        self.action(start, pipeline, exec, what, category, "STARTED", None);
+        self.action(end, pipeline, exec, what, category, outcome, error);
+    }
+}
+
+fn t(hms: &str) -> String {
+    format!("2026-11-{hms}Z")
+}
+
+/// Writes the fixture history under `dir` in the bucket layout.
+fn fixture(dir: &Path) {
+    let mut ev = Events::default();
+    // alpha
+    ev.run(
+        "alpha",
+        "a0",
+        &t("31T23:00:00").replace("11-31", "10-31"),
+        &t("31T23:30:00").replace("11-31", "10-31"),
+        "SUCCEEDED",
+    );
+    ev.started(&t("02T10:00:00"), "alpha", "a1", Some("abc123"));
+    let a1_done = ev.pipeline(&t("02T10:10:00"), "alpha", "a1", "SUCCEEDED");
+    ev.list.push(a1_done); // duplicate delivery
+    ev.run(
+        "alpha",
+        "a2",
+        &t("03T10:00:00"),
+        &t("03T10:05:00"),
+        "FAILED",
+    );
+    ev.pipeline(&t("03T11:00:00"), "alpha", "a2", "RESUMED");
+    ev.pipeline(&t("03T11:20:00"), "alpha", "a2", "SUCCEEDED");
+    ev.run(
+        "alpha",
+        "a3",
+        &t("04T23:50:00"),
+        &t("05T00:20:00"),
+        "SUCCEEDED",
+    );
+    ev.run(
+        "alpha",
+        "a4",
+        &t("05T09:00:00"),
+        &t("05T09:02:00"),
+        "FAILED",
+    );
+    ev.run(
+        "alpha",
+        "a5",
+        &t("05T12:00:00"),
+        &t("05T12:01:00"),
+        "SUPERSEDED",
+    );
+    ev.run(
+        "alpha",
+        "a6",
+        &t("06T08:00:00"),
+        &t("06T08:01:00"),
+        "STOPPING",
+    );
+    ev.pipeline(&t("06T08:02:00"), "alpha", "a6", "STOPPED");
+    ev.run(
+        "alpha",
+        "a7",
+        &t("06T09:00:00"),
+        &t("06T09:15:00"),
+        "SUCCEEDED",
+    );
+    ev.started(&t("05T07:00:00"), "alpha", "a8", None);
+    ev.started(&t("07T20:00:00"), "alpha", "a9", None);
+    // alpha actions and stages
+    ev.attempt(
+        "alpha",
+        "a2",
+        ("Source", "Source", "s1"),
+        "Source",
+        (&t("03T10:00:10"), &t("03T10:00:40"), "SUCCEEDED"),
+        None,
+    );
+    ev.attempt(
+        "alpha",
+        "a2",
+        ("Build", "Build", "b1"),
+        "Build",
+        (&t("03T10:01:00"), &t("03T10:05:00"), "FAILED"),
+        Some(("JobFailed", "https://x/b1")),
+    );
+    let b1_failed = ev.list.last().cloned().unwrap();
+    ev.list.push(b1_failed); // duplicate delivery
+    ev.attempt(
+        "alpha",
+        "a2",
+        ("Build", "Build", "b2"),
+        "Build",
+        (&t("03T11:00:10"), &t("03T11:10:10"), "SUCCEEDED"),
+        None,
+    );
+    ev.attempt(
+        "alpha",
+        "a2",
+        ("Approval", "Approve", "p1"),
+        "Approval",
+        (&t("03T11:10:20"), &t("03T11:19:50"), "SUCCEEDED"),
+        None,
+    );
+    ev.attempt(
+        "alpha",
+        "a4",
+        ("Build", "Build", "b3"),
+        "Build",
+        (&t("05T09:00:10"), &t("05T09:01:50"), "FAILED"),
+        Some(("JobFailed", "https://x/b3")),
+    );
+    ev.attempt(
+        "alpha",
+        "a3",
+        ("Approval", "Approve", "p2"),
+        "Approval",
+        (&t("04T23:55:00"), &t("05T00:15:00"), "SUCCEEDED"),
+        None,
+    );
+    ev.attempt(
+        "alpha",
+        "a7",
+        ("Deploy", "Deploy", "d1"),
+        "Deploy",
+        (&t("06T09:01:00"), &t("06T09:14:00"), "SUCCEEDED"),
+        None,
+    );
+    ev.stage(&t("03T10:00:55"), "alpha", "a2", "Build", "STARTED");
+    ev.stage(&t("03T10:05:05"), "alpha", "a2", "Build", "FAILED");
+    ev.stage(&t("03T11:00:05"), "alpha", "a2", "Build", "STARTED");
+    ev.stage(&t("03T11:10:15"), "alpha", "a2", "Build", "SUCCEEDED");
+    // the hostile pipeline name (valid data, never valid on the command line)
+    ev.run(
+        WEIRD,
+        "h1",
+        &t("04T01:00:00"),
+        &t("04T01:05:00"),
+        "SUCCEEDED",
+    );
+    let first_batch = std::mem::take(&mut ev.list);
+
+    // beta, written in two runs with the later events first (files out of order),
+    // one execution's SUCCEEDED before its STARTED.
+    ev.run(
+        "beta",
+        "b3",
+        &t("02T12:00:00"),
+        &t("02T12:20:00"),
+        "SUCCEEDED",
+    );
+    ev.list.reverse();
+    ev.run(
+        "beta",
+        "b4",
+        &t("03T12:00:00"),
+        &t("03T12:40:00"),
+        "SUCCEEDED",
+    );
+    let later = std::mem::take(&mut ev.list);
+    ev.run("beta", "b1", &t("02T08:00:00"), &t("02T08:30:00"), "FAILED");
+    ev.attempt(
+        "beta",
+        "b1",
+        ("Approval", "Approve", "p3"),
+        "Approval",
+        (&t("02T08:10:00"), &t("02T08:30:00"), "FAILED"),
+        None,
+    );
+    ev.run("beta", "b2", &t("02T09:00:00"), &t("02T09:10:00"), "FAILED");
+    let earlier = std::mem::take(&mut ev.list);
+
+    for batch in [first_batch, later, earlier] {
+        let mut writer = PartitionWriter::new(dir, 1);
+        let mut report = IngestReport::default();
+        let input = serde_json::to_vec(&batch).unwrap();
+        ingest_bytes("fixture", &input, &mut writer, &mut report).unwrap();
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+        writer.finish().unwrap();
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn week() -> ReportParams {
+    ReportParams::new(
+        at("2026-11-01T00:00:00Z"),
+        at("2026-11-08T00:00:00Z"),
+        at("2026-11-08T00:00:00Z"),
+    )
+    .unwrap()
+}
+
+fn json_rows(r: &ResultSet) -> Vec<Json> {
+    r.rows
+        .iter()
+        .map(|row| {
+            let m: serde_json::Map<String, Json> = r
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(c, v)| {
+                    let j = match v {
+                        Value::Null => Json::Null,
+                        Value::Bool(b) => json!(b),
+                        Value::Int(i) => json!(i),
+                        Value::Float(f) => json!(f),
+                        Value::Text(t) => json!(t),
+                    };
+                    (c.name.clone(), j)
+                })
+                .collect();
+            Json::Object(m)
+        })
+        .collect()
+}
+
+async fn run(engine: &LocalEngine, name: &str, p: &ReportParams) -> Vec<Json> {
+    let out = engine.run(&statement(name).query(p)).await.unwrap();
+    json_rows(&out.result)
+}
+
+/// Picks `keys` from each row, to compare only what a test is about.
+fn pick(rows: &[Json], keys: &[&str]) -> Vec<Json> {
+    rows.iter()
+        .map(|r| {
+            Json::Object(
+                keys.iter()
+                    .map(|k| ((*k).to_owned(), r[*k].clone()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+async fn engine() -> (tempfile::TempDir, LocalEngine) {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path());
+    let engine = LocalEngine::open(dir.path()).await.unwrap();
+    (dir, engine)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_and_failing_actions() {
+    let (_d, e) = engine().await;
+    let rows = run(&e, "failures", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "beta", "executions": 4, "failed": 2, "failure_rate": 0.5}),
+            json!({"pipeline": "alpha", "executions": 7, "failed": 1, "failure_rate": 0.1429}),
+            json!({"pipeline": WEIRD, "executions": 1, "failed": 0, "failure_rate": 0.0}),
+        ]
+    );
+    let rows = run(&e, "failures_actions", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "stage": "Build", "action": "Build", "failures": 2,
+                   "error_codes": "JobFailed", "last_failure": "2026-11-05T09:01:50.000Z",
+                   "last_failure_url": "https://x/b3"}),
+            json!({"pipeline": "beta", "stage": "Approval", "action": "Approve", "failures": 1,
+                   "error_codes": null, "last_failure": "2026-11-02T08:30:00.000Z",
+                   "last_failure_url": null}),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn durations_by_pipeline_stage_and_action() {
+    let (_d, e) = engine().await;
+    let rows = run(&e, "durations", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "executions": 4, "p50_s": 900, "p90_s": 4800, "p95_s": 4800, "max_s": 4800, "avg_s": 2025.0}),
+            json!({"pipeline": "beta", "executions": 2, "p50_s": 1200, "p90_s": 2400, "p95_s": 2400, "max_s": 2400, "avg_s": 1800.0}),
+            json!({"pipeline": WEIRD, "executions": 1, "p50_s": 300, "p90_s": 300, "p95_s": 300, "max_s": 300, "avg_s": 300.0}),
+        ]
+    );
+    let rows = run(&e, "durations_by_stage", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "stage": "Build", "runs": 1, "p50_s": 4160, "p90_s": 4160, "p95_s": 4160, "max_s": 4160, "avg_s": 4160.0})
+        ]
+    );
+    let rows = run(&e, "durations_by_action", &week()).await;
+    assert_eq!(
+        pick(
+            &rows,
+            &["stage", "action", "attempts", "p50_s", "p90_s", "max_s"]
+        ),
+        vec![
+            json!({"stage": "Approval", "action": "Approve", "attempts": 2, "p50_s": 570, "p90_s": 1200, "max_s": 1200}),
+            json!({"stage": "Deploy", "action": "Deploy", "attempts": 1, "p50_s": 780, "p90_s": 780, "max_s": 780}),
+            json!({"stage": "Build", "action": "Build", "attempts": 1, "p50_s": 600, "p90_s": 600, "max_s": 600}),
+            json!({"stage": "Source", "action": "Source", "attempts": 1, "p50_s": 30, "p90_s": 30, "max_s": 30}),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timeline_of_a_given_and_of_the_latest_execution() {
+    let (_d, e) = engine().await;
+    let p = week().with_execution_id(Some("a2")).unwrap();
+    let rows = run(&e, "timeline", &p).await;
+    assert_eq!(
+        pick(
+            &rows,
+            &[
+                "stage",
+                "action",
+                "attempt",
+                "start",
+                "end",
+                "duration_s",
+                "state"
+            ]
+        ),
+        vec![
+            json!({"stage": "Source", "action": "Source", "attempt": 1, "start": "2026-11-03T10:00:10.000Z", "end": "2026-11-03T10:00:40.000Z", "duration_s": 30, "state": "SUCCEEDED"}),
+            json!({"stage": "Build", "action": "Build", "attempt": 1, "start": "2026-11-03T10:01:00.000Z", "end": "2026-11-03T10:05:00.000Z", "duration_s": 240, "state": "FAILED"}),
+            json!({"stage": "Build", "action": "Build", "attempt": 2, "start": "2026-11-03T11:00:10.000Z", "end": "2026-11-03T11:10:10.000Z", "duration_s": 600, "state": "SUCCEEDED"}),
+            json!({"stage": "Approval", "action": "Approve", "attempt": 1, "start": "2026-11-03T11:10:20.000Z", "end": "2026-11-03T11:19:50.000Z", "duration_s": 570, "state": "SUCCEEDED"}),
+        ]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["pipeline"] == "alpha" && r["execution_id"] == "a2")
+    );
+    // Latest started execution of alpha before 11-07: a7.
+    let p = ReportParams::new(
+        at("2026-11-01T00:00:00Z"),
+        at("2026-11-07T00:00:00Z"),
+        at("2026-11-08T00:00:00Z"),
+    )
+    .unwrap()
+    .with_pipelines(&["alpha".into()])
+    .unwrap();
+    let rows = run(&e, "timeline", &p).await;
+    assert_eq!(
+        pick(&rows, &["execution_id", "action", "duration_s"]),
+        vec![json!({"execution_id": "a7", "action": "Deploy", "duration_s": 780})]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn executions_flaky_stuck_dora_approvals() {
+    let (_d, e) = engine().await;
+    let rows = run(&e, "executions", &week()).await;
+    let ids: Vec<&str> = rows
+        .iter()
+        .map(|r| r["execution_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "a9", "a7", "a6", "a5", "a4", "a8", "a3", "h1", "b4", "a2", "b3", "a1", "b2", "b1"
+        ]
+    );
+    let by_id = |id: &str| {
+        rows.iter()
+            .find(|r| r["execution_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        pick(
+            &[
+                by_id("a1"),
+                by_id("a2"),
+                by_id("a6"),
+                by_id("a9"),
+                by_id("a3")
+            ],
+            &["state", "trigger_type", "commit_id", "duration_s"]
+        ),
+        vec![
+            json!({"state": "SUCCEEDED", "trigger_type": "WebhookV2", "commit_id": "abc123", "duration_s": 600}),
+            json!({"state": "SUCCEEDED", "trigger_type": "StartPipelineExecution", "commit_id": null, "duration_s": 4800}),
+            json!({"state": "STOPPED", "trigger_type": "StartPipelineExecution", "commit_id": null, "duration_s": 120}),
+            json!({"state": "STARTED", "trigger_type": "StartPipelineExecution", "commit_id": null, "duration_s": null}),
+            json!({"state": "SUCCEEDED", "trigger_type": "StartPipelineExecution", "commit_id": null, "duration_s": 1800}),
+        ]
+    );
+
+    let rows = run(&e, "flaky", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "stage": "Build", "action": "Build", "flaky_executions": 1, "failed_attempts": 1, "time_lost_s": 3550, "last_seen": "2026-11-03T11:00:10.000Z"})
+        ]
+    );
+
+    let rows = run(&e, "stuck", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "execution_id": "a8", "started": "2026-11-05T07:00:00.000Z", "last_state": "STARTED", "last_event": "2026-11-05T07:00:00.000Z", "age_s": 234000})
+        ]
+    );
+
+    let rows = run(&e, "dora", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "deployments": 4, "deployments_per_day": 0.571, "change_failure_rate": 0.2, "mttr_s": 87180.0, "lead_time_p50_s": 900}),
+            json!({"pipeline": "beta", "deployments": 2, "deployments_per_day": 0.286, "change_failure_rate": 0.5, "mttr_s": 13800.0, "lead_time_p50_s": 1200}),
+            json!({"pipeline": WEIRD, "deployments": 1, "deployments_per_day": 0.143, "change_failure_rate": 0.0, "mttr_s": null, "lead_time_p50_s": 300}),
+        ]
+    );
+
+    let rows = run(&e, "approvals", &week()).await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"pipeline": "alpha", "stage": "Approval", "action": "Approve", "approvals": 2, "approved": 2, "rejected": 0, "wait_p50_s": 570, "wait_p90_s": 1200, "wait_max_s": 1200}),
+            json!({"pipeline": "beta", "stage": "Approval", "action": "Approve", "approvals": 1, "approved": 0, "rejected": 1, "wait_p50_s": 1200, "wait_p90_s": 1200, "wait_max_s": 1200}),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipeline_filter_and_hostile_values_are_data() {
+    let (_d, e) = engine().await;
+    let only = week()
+        .with_pipelines(&["beta".into(), "alpha".into()])
+        .unwrap();
+    let rows = run(&e, "failures", &only).await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["pipeline"] != WEIRD));
+
+    // Bypass the command line's name validation: whatever the value, it is bound as
+    // data and matches only a pipeline with exactly that name.
+    let mut q = statement("failures").query(&week());
+    let pipelines_at = [4, 5];
+    for (value, expect) in [
+        (format!(",{WEIRD},"), vec![WEIRD]),
+        (",x' OR '1'='1,".to_owned(), vec![]),
+        (",alpha') OR 1=1 --,".to_owned(), vec![]),
+        (
+            ",alpha'; DROP VIEW pipeline_execution_state_change; --,".to_owned(),
+            vec![],
+        ),
+        (",/* */alpha,".to_owned(), vec![]),
+        (",\\',".to_owned(), vec![]),
+    ] {
+        for i in pipelines_at {
+            q.params[i] = value.clone();
+        }
+        let out = e.run(&q).await.unwrap();
+        let names: Vec<String> = out
+            .result
+            .rows
+            .iter()
+            .map(|r| r[0].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, expect, "{value}");
+    }
+    // The tables are all still there.
+    assert_eq!(run(&e, "failures", &week()).await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_window_partitions_are_read() {
+    let (dir, _) = engine().await;
+    // A file that is not gzip in a folder outside every window below: reading it
+    // would fail the query.
+    let bad = dir
+        .path()
+        .join("pipeline_execution_state_change/dt=2026-09-01");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("broken.gz"), b"not gzip at all").unwrap();
+    let e = LocalEngine::open(dir.path()).await.unwrap();
+
+    let p = ReportParams::new(
+        at("2026-11-03T00:00:00Z"),
+        at("2026-11-05T00:00:00Z"),
+        at("2026-11-08T00:00:00Z"),
+    )
+    .unwrap();
+    for r in cplogs::reports::REPORTS {
+        for by in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
+            for s in sections(r.name, by) {
+                let out = e.run(&s.query(&p)).await.unwrap();
+                assert!(!out.stats.files.is_empty(), "{}", s.name);
+                for f in &out.stats.files {
+                    assert!(
+                        f.contains("/dt=2026-11-03/") || f.contains("/dt=2026-11-04/"),
+                        "{} read {f}",
+                        s.name
+                    );
+                }
+                assert!(out.stats.bytes_scanned > 0);
+            }
+        }
+    }
+    // The same report over a window that includes the broken folder does open it.
+    let wide = ReportParams::new(
+        at("2026-08-01T00:00:00Z"),
+        at("2026-11-08T00:00:00Z"),
+        at("2026-11-08T00:00:00Z"),
+    )
+    .unwrap();
+    assert!(e.run(&statement("failures").query(&wide)).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ad_hoc_queries_read_but_never_write() {
+    let (_d, e) = engine().await;
+    let out = e
+        .run(&Query {
+            sql: "SELECT count(*) AS n, count(DISTINCT eventid) AS ids FROM pipeline_execution_state_change WHERE pipeline = ?".into(),
+            params: vec!["alpha".into()],
+        })
+        .await
+        .unwrap();
+    // 22 alpha pipeline rows (two before the window), one event delivered twice.
+    assert_eq!(json_rows(&out.result), vec![json!({"n": 22, "ids": 21})]);
+    for sql in [
+        "DROP VIEW pipeline_execution_state_change",
+        "CREATE TABLE t AS SELECT 1",
+        "COPY (SELECT 1) TO '/tmp/cplogs-should-not-exist.csv'",
+        "SET datafusion.execution.batch_size = 1",
+        "SELECT 1; SELECT 2",
+        "SELECT * FROM nowhere",
+        "SELECT ?",
+    ] {
+        assert!(e.run(&Query::new(sql)).await.is_err(), "{sql}");
+    }
+    assert!(!Path::new("/tmp/cplogs-should-not-exist.csv").exists());
+}
