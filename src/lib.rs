@@ -17,7 +17,7 @@ pub mod transform;
 pub mod arrow;
 #[cfg(feature = "aws")]
 pub mod aws;
-#[cfg(any(feature = "local", feature = "athena"))]
+#[cfg(feature = "local")]
 pub mod engine;
 #[cfg(feature = "glue")]
 pub mod glue;
@@ -38,7 +38,7 @@ pub mod exit;
 pub mod ingest;
 #[cfg(feature = "cli")]
 pub mod output;
-#[cfg(any(feature = "local", feature = "athena"))]
+#[cfg(feature = "local")]
 pub mod reports;
 pub mod window;
 

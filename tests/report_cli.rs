@@ -99,7 +99,10 @@ fn every_report_runs_in_every_format() {
         let out = text(&o.stdout);
         // A small demo may have no stuck execution; tests/reports.rs checks its values.
         let least = if name == "stuck" { 1 } else { 2 };
-        assert!(out.lines().count() >= least, "{name} returned no rows:\n{out}");
+        assert!(
+            out.lines().count() >= least,
+            "{name} returned no rows:\n{out}"
+        );
     }
     for by in ["stage", "action"] {
         let o = report("durations", &["--by", by, "--format", "csv"]);
