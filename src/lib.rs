@@ -31,6 +31,8 @@ pub mod tables;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "cli")]
+pub mod config;
+#[cfg(feature = "cli")]
 pub mod demo;
 #[cfg(feature = "cli")]
 pub mod exit;

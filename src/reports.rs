@@ -434,7 +434,7 @@ mod tests {
             "a'b",
             "x' OR '1'='1",
             "a;DROP TABLE t",
-            "a--",
+            "a -- b",
             "a/*",
             "a\\b",
             "pipé",

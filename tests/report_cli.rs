@@ -8,11 +8,21 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 fn cplogs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cplogs"))
-        .args(args)
-        .env_remove("CPLOGS_LOCAL")
-        .output()
-        .expect("run cplogs")
+    cplogs_env(args, &[])
+}
+
+/// Runs cplogs with no cplogs settings from this machine, plus `env`.
+fn cplogs_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
+    cmd.args(args)
+        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
+        .env("HOME", "/nonexistent/cplogs-test-home");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CPLOGS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().copied()).output().expect("run cplogs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -256,4 +266,71 @@ fn ad_hoc_queries_and_the_report_list() {
         assert!(out.contains(&format!("  {name} ")), "{name}");
     }
     assert!(out.contains("sql/reports/durations_by_stage.sql"));
+}
+
+#[test]
+fn settings_come_from_flags_env_and_the_config_file() {
+    let dir = demo().to_str().unwrap();
+    let conf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        conf.path(),
+        format!("engine = \"local\"\nlocal = \"{dir}\"\nbucket = \"file-bucket\"\ndatabase = \"file_db\"\n"),
+    )
+    .unwrap();
+    let conf_path = conf.path().to_str().unwrap();
+
+    // The config file selects the local engine and its directory.
+    let mut args = vec![
+        "report", "failures", "--config", conf_path, "--format", "csv",
+    ];
+    args.extend(WINDOW);
+    let o = cplogs(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).starts_with("pipeline,executions,failed,failure_rate\n"));
+
+    let o = cplogs_env(
+        &[
+            "config",
+            "show",
+            "--config",
+            conf_path,
+            "--database",
+            "flag_db",
+            "--format",
+            "json",
+        ],
+        &[("CPLOGS_BUCKET", "env-bucket")],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let s = &doc["settings"];
+    assert_eq!(s["database"]["value"], "flag_db");
+    assert_eq!(s["database"]["source"], "flag --database");
+    assert_eq!(s["bucket"]["value"], "env-bucket");
+    assert_eq!(s["bucket"]["source"], "environment CPLOGS_BUCKET");
+    assert_eq!(s["engine"]["value"], "local");
+    assert_eq!(s["engine"]["source"], format!("config file {conf_path}"));
+    assert_eq!(s["workgroup"]["source"], "default");
+    assert_eq!(doc["config_file"], conf_path);
+
+    // CPLOGS_CONFIG names the file too; a missing one is an error, a bad one says why.
+    let o = cplogs_env(
+        &["config", "show"],
+        &[("CPLOGS_CONFIG", "/nonexistent/cplogs.toml")],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("/nonexistent/cplogs.toml"));
+    std::fs::write(conf.path(), "engin = \"local\"\n").unwrap();
+    let o = cplogs(&["config", "show", "--config", conf_path]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("engin"), "{}", text(&o.stderr));
+
+    // Without any settings: the defaults, and no file.
+    let o = cplogs(&["config", "show", "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["settings"]["database"]["value"],
+        "codepipeline_event_logs"
+    );
+    assert_eq!(doc["config_file"], Value::Null);
 }

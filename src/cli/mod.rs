@@ -25,6 +25,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Config file (default: cplogs/cplogs.toml in the user's config directory).
+    #[arg(long, value_name = "FILE", env = crate::config::CONFIG_ENV, global = true)]
+    pub config: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -47,15 +50,82 @@ pub enum Command {
     Query(report::QueryArgs),
     /// Check pipelines against thresholds: exit 0 within them, 3 on a breach, 4 without data.
     Audit(report::AuditArgs),
+    /// Show the effective settings and where each comes from.
+    Config(ConfigArgs),
+}
+
+/// `cplogs config`
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ConfigAction,
+    /// Bucket, database and how to reach AWS.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Engine selection.
+    #[command(flatten)]
+    pub engine: report::EngineArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Table, global = true)]
+    pub format: SummaryFormat,
+}
+
+/// `cplogs config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting, its value and where it came from (flag, CPLOGS_*
+    /// environment variable, config file, default).
+    Show,
 }
 
 impl AwsArgs {
     /// The bucket, which some commands require.
     pub fn bucket(&self) -> Result<&str, UsageError> {
-        self.bucket
-            .as_deref()
-            .ok_or_else(|| UsageError("--bucket (or CPLOGS_BUCKET) is required".into()))
+        self.bucket.as_deref().ok_or_else(|| {
+            UsageError(
+                "--bucket is required (or CPLOGS_BUCKET, or `bucket` in the config file)".into(),
+            )
+        })
     }
+
+    /// The Glue database.
+    pub fn database(&self) -> &str {
+        self.database
+            .as_deref()
+            .unwrap_or(crate::schema::DEFAULT_DATABASE)
+    }
+
+    /// The command-line values, for resolving settings.
+    pub fn flags(&self) -> crate::config::Flags {
+        crate::config::Flags {
+            bucket: self.bucket.clone(),
+            database: self.database.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Fills what the command line left out from the environment and the config file.
+    pub fn apply(&mut self, file: Option<&ConfigFile>) -> Result<()> {
+        let s = crate::config::resolve(&self.flags(), env_var, file)?;
+        self.bucket = s.bucket.value;
+        self.database = s.database.value;
+        self.region = s.region.value;
+        self.profile = s.profile.value;
+        self.endpoint_url = s.endpoint_url.value;
+        Ok(())
+    }
+}
+
+/// A config file that was read, with its path.
+pub type ConfigFile = (PathBuf, crate::config::FileConfig);
+
+/// Reads a `CPLOGS_*` variable (unset and non-UTF-8 values count as unset).
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// `cplogs tables`
@@ -105,12 +175,13 @@ pub enum TablesAction {
 /// Where the data and tables are, and how to reach AWS.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
-    /// S3 bucket holding `<table>/dt=YYYY-MM-DD/` prefixes.
-    #[arg(long, env = "CPLOGS_BUCKET", global = true)]
+    /// S3 bucket holding `<table>/dt=YYYY-MM-DD/` prefixes [env: CPLOGS_BUCKET].
+    #[arg(long, global = true)]
     pub bucket: Option<String>,
-    /// Glue database of the tables.
-    #[arg(long, env = "CPLOGS_DATABASE", default_value = crate::schema::DEFAULT_DATABASE, global = true)]
-    pub database: String,
+    /// Glue database of the tables [env: CPLOGS_DATABASE] [default:
+    /// codepipeline_event_logs].
+    #[arg(long, global = true)]
+    pub database: Option<String>,
     /// AWS region (default: from the environment or profile).
     #[arg(long, global = true)]
     pub region: Option<String>,
@@ -263,16 +334,66 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit> {
+    let file = crate::config::load(cli.config.as_deref())?;
+    let file = file.as_ref();
     match cli.command {
         Command::Ingest(args) => ingest(args),
         Command::Demo(args) => demo(args),
-        Command::RepairPartitions(args) => repair::run(args),
-        Command::Tables(args) => tables::run(args),
-        Command::Report(args) => report::report(args),
+        Command::RepairPartitions(mut args) => {
+            args.aws.apply(file)?;
+            repair::run(args)
+        }
+        Command::Tables(mut args) => {
+            args.aws.apply(file)?;
+            tables::run(args)
+        }
+        Command::Report(args) => report::report(args, file),
         Command::Reports => report::list(&mut io::stdout().lock()),
-        Command::Query(args) => report::query(args),
-        Command::Audit(args) => report::audit(args),
+        Command::Query(args) => report::query(args, file),
+        Command::Audit(args) => report::audit(args, file),
+        Command::Config(args) => config_show(&args, file),
     }
+}
+
+fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
+    let ConfigAction::Show = args.action;
+    let mut flags = args.aws.flags();
+    flags.local = args.engine.local.clone();
+    let settings = crate::config::resolve(&flags, env_var, file)?;
+    let mut out = io::stdout().lock();
+    match args.format {
+        SummaryFormat::Json => {
+            let mut doc = serde_json::Map::new();
+            for (name, s) in settings.rows() {
+                doc.insert(
+                    name.into(),
+                    serde_json::json!({"value": s.value, "source": s.source.to_string()}),
+                );
+            }
+            let file_text = settings.file.as_ref().map(|p| p.display().to_string());
+            let doc = serde_json::json!({"config_file": file_text, "settings": doc});
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        SummaryFormat::Table => {
+            let mut grid = comfy_table::Table::new();
+            grid.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+            grid.set_header(["setting", "value", "from"]);
+            for (name, s) in settings.rows() {
+                let value = s.value.clone().unwrap_or_else(|| "-".into());
+                grid.add_row([name.to_owned(), value, s.source.to_string()]);
+            }
+            writeln!(out, "{grid}")?;
+            match &settings.file {
+                Some(p) => eprintln!("config file: {}", p.display()),
+                None => eprintln!(
+                    "config file: none ({} not found)",
+                    crate::config::default_path()
+                        .map_or_else(|| "no config directory".into(), |p| p.display().to_string())
+                ),
+            }
+        }
+    }
+    Ok(Exit::Success)
 }
 
 const MAX_SHOWN_REJECTIONS: usize = 20;

@@ -41,7 +41,7 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
     tables.dedup();
     let opts = RepairOptions {
         bucket: args.aws.bucket()?.to_owned(),
-        database: args.aws.database.clone(),
+        database: args.aws.database().to_owned(),
         tables,
         since,
         until,

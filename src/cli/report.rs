@@ -2,7 +2,9 @@
 //! the selected engine, printed in the chosen format.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::ConfigFile;
 use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result};
@@ -21,8 +23,8 @@ use crate::window::{parse_duration, parse_instant};
 #[derive(Debug, Args)]
 pub struct EngineArgs {
     /// Query a local directory laid out like the bucket with the embedded engine
-    /// (e.g. from `cplogs demo`, `cplogs ingest` or `aws s3 sync`).
-    #[arg(long, value_name = "DIR", env = "CPLOGS_LOCAL", global = true)]
+    /// (e.g. from `cplogs demo`, `cplogs ingest` or `aws s3 sync`) [env: CPLOGS_LOCAL].
+    #[arg(long, value_name = "DIR", global = true)]
     pub local: Option<PathBuf>,
     /// Query a freshly generated demo history (20 pipelines, 30 days) with the
     /// embedded engine: try the reports without any data of your own.
@@ -148,7 +150,7 @@ struct Selected {
     _demo_dir: Option<tempfile::TempDir>,
 }
 
-async fn select(args: &EngineArgs) -> Result<Selected> {
+async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected> {
     if args.demo {
         let dir = tempfile::Builder::new()
             .prefix("cplogs-demo-")
@@ -171,14 +173,30 @@ async fn select(args: &EngineArgs) -> Result<Selected> {
             _demo_dir: Some(dir),
         });
     }
-    match &args.local {
+    let flags = crate::config::Flags {
+        local: args.local.clone(),
+        ..Default::default()
+    };
+    let settings = crate::config::resolve(&flags, |n| std::env::var(n).ok(), file)?;
+    let local = match settings.engine.value.as_deref() {
+        Some("local") => settings.local.value.as_deref(),
+        _ => None,
+    };
+    match local {
         Some(dir) => Ok(Selected {
-            engine: LocalEngine::open(dir).await?,
+            engine: LocalEngine::open(Path::new(dir)).await?,
             _demo_dir: None,
         }),
+        None if settings.engine.value.as_deref() == Some("local") => Err(UsageError(format!(
+            "the engine is local (from {}) but no directory is set: pass --local DIR, set \
+             CPLOGS_LOCAL, or `local = \"DIR\"` in the config file",
+            settings.engine.source
+        ))
+        .into()),
         None => Err(UsageError(
             "no query engine selected. To query a local copy of the logs, pass --local DIR \
-             (or set CPLOGS_LOCAL), where DIR is laid out like the bucket, e.g. made by \
+             (or set CPLOGS_LOCAL, or `engine = \"local\"` and `local = \"DIR\"` in the \
+             config file), where DIR is laid out like the bucket, e.g. made by \
              `aws s3 sync s3://BUCKET DIR` or `cplogs demo --out DIR`; to try the reports \
              without data, pass --demo. Querying through Athena is not available in this \
              version."
@@ -299,7 +317,7 @@ pub fn list(out: &mut dyn Write) -> Result<Exit> {
 }
 
 /// `cplogs report NAME`
-pub fn report(args: ReportArgs) -> Result<Exit> {
+pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let now = Utc::now();
     let mut p = params(&args.window, now)?;
     let older = usage_duration("--older-than", &args.older_than)?;
@@ -316,7 +334,7 @@ pub fn report(args: ReportArgs) -> Result<Exit> {
     let statements = reports::sections(&name, by);
     let rt = super::runtime()?;
     let outputs = rt.block_on(async {
-        let selected = select(&args.engine).await?;
+        let selected = select(&args.engine, file).await?;
         let mut outputs = Vec::new();
         for s in &statements {
             let out = selected
@@ -441,7 +459,7 @@ pub fn with_gantt(result: &ResultSet, width: usize) -> ResultSet {
 }
 
 /// `cplogs query`
-pub fn query(args: QueryArgs) -> Result<Exit> {
+pub fn query(args: QueryArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let sql = match (&args.sql, &args.file) {
         (Some(s), _) => s.clone(),
         (None, Some(f)) => {
@@ -451,7 +469,7 @@ pub fn query(args: QueryArgs) -> Result<Exit> {
     };
     let rt = super::runtime()?;
     let (engine, out) = rt.block_on(async {
-        let selected = select(&args.engine).await?;
+        let selected = select(&args.engine, file).await?;
         let q = Query {
             sql,
             params: args.params.clone(),
@@ -482,7 +500,7 @@ pub fn query(args: QueryArgs) -> Result<Exit> {
 }
 
 /// `cplogs audit`: exit 0 within thresholds, 3 on a breach, 4 without data.
-pub fn audit(args: AuditArgs) -> Result<Exit> {
+pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let now = Utc::now();
     let p = params(&args.window, now)?;
     if args.max_failure_rate.is_none() && args.max_p95.is_none() {
@@ -506,7 +524,7 @@ pub fn audit(args: AuditArgs) -> Result<Exit> {
         .transpose()?;
     let rt = super::runtime()?;
     let (engine, failures, durations) = rt.block_on(async {
-        let selected = select(&args.engine).await?;
+        let selected = select(&args.engine, file).await?;
         let f = selected
             .engine
             .run(&reports::statement("failures").query(&p))

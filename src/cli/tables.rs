@@ -38,7 +38,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
     runtime.block_on(async {
         let config = sdk_config(&args.aws).await?;
         let glue = glue_client(&config);
-        let db = args.aws.database.as_str();
+        let db = args.aws.database();
         match args.action {
             TablesAction::Create { projection, update } => {
                 let bucket = args.aws.bucket()?;

@@ -613,7 +613,9 @@ mod tests {
 
     #[test]
     fn months_are_whole_calendar_months() {
-        assert_eq!(months_between(ts("2026-01-31"), ts("2026-02-28")), 0);
+        // End of month counts as a whole month, as in Trino (Joda's month difference).
+        assert_eq!(months_between(ts("2026-01-31"), ts("2026-02-28")), 1);
+        assert_eq!(months_between(ts("2026-01-31"), ts("2026-02-27")), 0);
         assert_eq!(months_between(ts("2026-01-31"), ts("2026-03-31")), 2);
         assert_eq!(months_between(ts("2026-03-31"), ts("2026-01-31")), -2);
         assert_eq!(months_between(ts("2025-11-15"), ts("2026-11-14")), 11);

@@ -1,0 +1,381 @@
+//! cplogs settings and where each comes from: a command-line flag, then a `CPLOGS_*`
+//! environment variable, then the config file (`cplogs.toml` in the user's config
+//! directory, or `--config`), then the built-in default.
+//!
+//! AWS credentials, and the region, profile and endpoint when no flag or config file
+//! sets them, come from the AWS SDK's own default chain (environment, profiles, SSO,
+//! instance roles), as in the AWS CLI.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::schema::DEFAULT_DATABASE;
+
+/// Environment variable that names the config file.
+pub const CONFIG_ENV: &str = "CPLOGS_CONFIG";
+
+/// The config file's contents. Unknown keys are an error, so typos are caught.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// S3 bucket of the logs.
+    pub bucket: Option<String>,
+    /// Glue database.
+    pub database: Option<String>,
+    /// Athena workgroup.
+    pub workgroup: Option<String>,
+    /// Athena query result location (`s3://…/`).
+    pub output_location: Option<String>,
+    /// `athena` or `local`.
+    pub engine: Option<String>,
+    /// Directory the local engine reads.
+    pub local: Option<PathBuf>,
+    /// AWS region.
+    pub region: Option<String>,
+    /// Named AWS profile.
+    pub profile: Option<String>,
+    /// AWS endpoint override.
+    pub endpoint_url: Option<String>,
+}
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file given with `--config` / `CPLOGS_CONFIG` cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said.
+        message: String,
+    },
+    /// `engine` is neither `athena` nor `local`.
+    #[error("engine {0:?} (from {1}) is not one of: athena, local")]
+    Engine(String, Source),
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag(&'static str),
+    /// An environment variable.
+    Env(&'static str),
+    /// The config file.
+    File(PathBuf),
+    /// The built-in default.
+    Default,
+    /// Not set here; the AWS SDK's default chain decides (or nothing uses it).
+    Unset,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(name) => write!(f, "flag {name}"),
+            Source::Env(name) => write!(f, "environment {name}"),
+            Source::File(p) => write!(f, "config file {}", p.display()),
+            Source::Default => f.write_str("default"),
+            Source::Unset => f.write_str("unset"),
+        }
+    }
+}
+
+/// One resolved setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The value, if any source set it.
+    pub value: Option<String>,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// The command-line values (None when the flag was not given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    /// `--bucket`
+    pub bucket: Option<String>,
+    /// `--database`
+    pub database: Option<String>,
+    /// `--workgroup`
+    pub workgroup: Option<String>,
+    /// `--output-location`
+    pub output_location: Option<String>,
+    /// `--local`
+    pub local: Option<PathBuf>,
+    /// `--region`
+    pub region: Option<String>,
+    /// `--profile`
+    pub profile: Option<String>,
+    /// `--endpoint-url`
+    pub endpoint_url: Option<String>,
+}
+
+/// Every setting, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// S3 bucket of the logs.
+    pub bucket: Setting,
+    /// Glue database.
+    pub database: Setting,
+    /// Athena workgroup.
+    pub workgroup: Setting,
+    /// Athena query result location.
+    pub output_location: Setting,
+    /// `athena` or `local`.
+    pub engine: Setting,
+    /// Directory the local engine reads.
+    pub local: Setting,
+    /// AWS region.
+    pub region: Setting,
+    /// AWS profile.
+    pub profile: Setting,
+    /// AWS endpoint override.
+    pub endpoint_url: Setting,
+    /// The config file that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Name, value and source of every setting, in display order.
+    pub fn rows(&self) -> Vec<(&'static str, &Setting)> {
+        vec![
+            ("bucket", &self.bucket),
+            ("database", &self.database),
+            ("workgroup", &self.workgroup),
+            ("output_location", &self.output_location),
+            ("engine", &self.engine),
+            ("local", &self.local),
+            ("region", &self.region),
+            ("profile", &self.profile),
+            ("endpoint_url", &self.endpoint_url),
+        ]
+    }
+}
+
+/// The default config file: `<config dir>/cplogs/cplogs.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("cplogs").join("cplogs.toml"))
+}
+
+/// Reads the config file: `explicit` (from `--config` or `CPLOGS_CONFIG`) must
+/// exist; the default file is optional.
+pub fn load(explicit: Option<&Path>) -> Result<Option<(PathBuf, FileConfig)>, ConfigError> {
+    let (path, required) = match explicit {
+        Some(p) => (p.to_owned(), true),
+        None => match default_path() {
+            Some(p) => (p, false),
+            None => return Ok(None),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    let config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Some((path, config)))
+}
+
+/// Resolves every setting: flag, then `CPLOGS_*` variable (read with `env`), then
+/// the file, then the default.
+pub fn resolve(
+    flags: &Flags,
+    env: impl Fn(&str) -> Option<String>,
+    file: Option<&(PathBuf, FileConfig)>,
+) -> Result<Settings, ConfigError> {
+    let from_file = |get: fn(&FileConfig) -> Option<String>| {
+        file.and_then(|(p, c)| get(c).map(|v| (v, Source::File(p.clone()))))
+    };
+    let pick = |flag: (&'static str, &Option<String>),
+                var: Option<&'static str>,
+                get: fn(&FileConfig) -> Option<String>,
+                default: Option<&str>| {
+        let found = flag
+            .1
+            .clone()
+            .map(|v| (v, Source::Flag(flag.0)))
+            .or_else(|| {
+                var.and_then(|name| {
+                    env(name)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| (v, Source::Env(name)))
+                })
+            })
+            .or_else(|| from_file(get))
+            .or_else(|| default.map(|d| (d.to_owned(), Source::Default)));
+        match found {
+            Some((v, s)) => Setting {
+                value: Some(v),
+                source: s,
+            },
+            None => Setting {
+                value: None,
+                source: Source::Unset,
+            },
+        }
+    };
+    let path_text = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let local = pick(
+        ("--local", &path_text(&flags.local)),
+        Some("CPLOGS_LOCAL"),
+        |c| c.local.as_ref().map(|p| p.display().to_string()),
+        None,
+    );
+    let mut engine = pick(
+        ("--local", &None),
+        Some("CPLOGS_ENGINE"),
+        |c| c.engine.clone(),
+        Some("athena"),
+    );
+    // `--local DIR` (or CPLOGS_LOCAL) selects the local engine, whatever the file says.
+    if matches!(local.source, Source::Flag(_) | Source::Env(_))
+        && !matches!(engine.source, Source::Env(_))
+    {
+        engine = Setting {
+            value: Some("local".into()),
+            source: local.source.clone(),
+        };
+    }
+    if let Some(e) = &engine.value
+        && e != "athena"
+        && e != "local"
+    {
+        return Err(ConfigError::Engine(e.clone(), engine.source.clone()));
+    }
+    Ok(Settings {
+        bucket: pick(
+            ("--bucket", &flags.bucket),
+            Some("CPLOGS_BUCKET"),
+            |c| c.bucket.clone(),
+            None,
+        ),
+        database: pick(
+            ("--database", &flags.database),
+            Some("CPLOGS_DATABASE"),
+            |c| c.database.clone(),
+            Some(DEFAULT_DATABASE),
+        ),
+        workgroup: pick(
+            ("--workgroup", &flags.workgroup),
+            Some("CPLOGS_WORKGROUP"),
+            |c| c.workgroup.clone(),
+            Some("primary"),
+        ),
+        output_location: pick(
+            ("--output-location", &flags.output_location),
+            Some("CPLOGS_OUTPUT_LOCATION"),
+            |c| c.output_location.clone(),
+            None,
+        ),
+        engine,
+        local,
+        // The AWS SDK reads AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL itself.
+        region: pick(
+            ("--region", &flags.region),
+            None,
+            |c| c.region.clone(),
+            None,
+        ),
+        profile: pick(
+            ("--profile", &flags.profile),
+            None,
+            |c| c.profile.clone(),
+            None,
+        ),
+        endpoint_url: pick(
+            ("--endpoint-url", &flags.endpoint_url),
+            None,
+            |c| c.endpoint_url.clone(),
+            None,
+        ),
+        file: file.map(|(p, _)| p.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> (PathBuf, FileConfig) {
+        (
+            PathBuf::from("/etc/cplogs.toml"),
+            toml::from_str(text).unwrap(),
+        )
+    }
+
+    #[test]
+    fn flag_then_env_then_file_then_default() {
+        let f = file(
+            "bucket = \"from-file\"\ndatabase = \"db_file\"\nworkgroup = \"wg\"\nregion = \"eu-west-1\"\n",
+        );
+        let env = |name: &str| match name {
+            "CPLOGS_DATABASE" => Some("db_env".to_owned()),
+            "CPLOGS_BUCKET" => Some(String::new()),
+            _ => None,
+        };
+        let flags = Flags {
+            workgroup: Some("wg_flag".into()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, env, Some(&f)).unwrap();
+        assert_eq!(s.workgroup.value.as_deref(), Some("wg_flag"));
+        assert_eq!(s.workgroup.source, Source::Flag("--workgroup"));
+        assert_eq!(s.database.value.as_deref(), Some("db_env"));
+        assert_eq!(s.database.source, Source::Env("CPLOGS_DATABASE"));
+        // An empty variable does not count as set.
+        assert_eq!(s.bucket.value.as_deref(), Some("from-file"));
+        assert_eq!(s.bucket.source, Source::File("/etc/cplogs.toml".into()));
+        assert_eq!(s.region.value.as_deref(), Some("eu-west-1"));
+        assert_eq!(s.engine.value.as_deref(), Some("athena"));
+        assert_eq!(s.engine.source, Source::Default);
+        assert_eq!(s.output_location.source, Source::Unset);
+
+        let s = resolve(&Flags::default(), |_| None, None).unwrap();
+        assert_eq!(s.database.value.as_deref(), Some(DEFAULT_DATABASE));
+        assert_eq!(s.database.source, Source::Default);
+    }
+
+    #[test]
+    fn local_selects_the_local_engine() {
+        let f = file("engine = \"athena\"\nlocal = \"/data/logs\"\n");
+        let s = resolve(&Flags::default(), |_| None, Some(&f)).unwrap();
+        assert_eq!(s.engine.value.as_deref(), Some("athena"));
+        let flags = Flags {
+            local: Some("/tmp/logs".into()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, |_| None, Some(&f)).unwrap();
+        assert_eq!(s.engine.value.as_deref(), Some("local"));
+        assert_eq!(s.engine.source, Source::Flag("--local"));
+        assert_eq!(s.local.value.as_deref(), Some("/tmp/logs"));
+        let f = file("engine = \"local\"\nlocal = \"/data/logs\"\n");
+        let s = resolve(&Flags::default(), |_| None, Some(&f)).unwrap();
+        assert_eq!(s.engine.value.as_deref(), Some("local"));
+        assert_eq!(s.local.value.as_deref(), Some("/data/logs"));
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        assert!(toml::from_str::<FileConfig>("bucket = 1").is_err());
+        assert!(toml::from_str::<FileConfig>("buckt = \"x\"").is_err());
+        let f = file("engine = \"presto\"\n");
+        let e = resolve(&Flags::default(), |_| None, Some(&f)).unwrap_err();
+        assert!(e.to_string().contains("presto"), "{e}");
+        let missing = load(Some(Path::new("/nonexistent/cplogs.toml"))).unwrap_err();
+        assert!(missing.to_string().contains("/nonexistent/cplogs.toml"));
+    }
+}
