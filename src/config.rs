@@ -75,8 +75,10 @@ pub enum Source {
     File(PathBuf),
     /// The built-in default.
     Default,
-    /// Not set here; the AWS SDK's default chain decides (or nothing uses it).
+    /// Not set here, and nothing uses a value.
     Unset,
+    /// Not set here: the AWS SDK's default chain decides (AWS_REGION, profiles, …).
+    AwsChain,
 }
 
 impl fmt::Display for Source {
@@ -87,6 +89,7 @@ impl fmt::Display for Source {
             Source::File(p) => write!(f, "config file {}", p.display()),
             Source::Default => f.write_str("default"),
             Source::Unset => f.write_str("unset"),
+            Source::AwsChain => f.write_str("AWS default chain"),
         }
     }
 }
@@ -304,6 +307,16 @@ pub fn resolve(
         ),
         file: file.map(|(p, _)| p.clone()),
     })
+}
+
+fn aws_chain(s: Setting) -> Setting {
+    match s.source {
+        Source::Unset => Setting {
+            value: None,
+            source: Source::AwsChain,
+        },
+        _ => s,
+    }
 }
 
 #[cfg(test)]

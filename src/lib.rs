@@ -37,6 +37,8 @@ pub mod demo;
 #[cfg(feature = "cli")]
 pub mod exit;
 #[cfg(feature = "cli")]
+pub mod iam;
+#[cfg(feature = "cli")]
 pub mod ingest;
 #[cfg(feature = "cli")]
 pub mod output;

@@ -334,3 +334,35 @@ fn settings_come_from_flags_env_and_the_config_file() {
     );
     assert_eq!(doc["config_file"], Value::Null);
 }
+
+#[test]
+fn iam_policy_per_command_with_configured_arns() {
+    let o = cplogs_env(
+        &[
+            "iam-policy",
+            "repair-partitions",
+            "--bucket",
+            "my-logs",
+            "--region",
+            "eu-west-1",
+            "--account",
+            "123456789012",
+        ],
+        &[("CPLOGS_DATABASE", "logs_db")],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["Version"], "2012-10-17");
+    let text_doc = doc.to_string();
+    assert!(text_doc.contains(
+        "arn:aws:glue:eu-west-1:123456789012:table/logs_db/stage_execution_state_change"
+    ));
+    assert!(text_doc.contains("arn:aws:s3:::my-logs"));
+    assert!(text_doc.contains("glue:BatchCreatePartition") && !text_doc.contains("athena:"));
+    let all = cplogs(&["iam-policy"]);
+    let all: Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert!(
+        all["Statement"].as_array().unwrap().len() > doc["Statement"].as_array().unwrap().len()
+    );
+    assert_eq!(cplogs(&["iam-policy", "nonsense"]).status.code(), Some(2));
+}

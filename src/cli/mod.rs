@@ -52,6 +52,31 @@ pub enum Command {
     Audit(report::AuditArgs),
     /// Show the effective settings and where each comes from.
     Config(ConfigArgs),
+    /// Print the minimal IAM policy a command needs (default: all of them).
+    IamPolicy(IamPolicyArgs),
+}
+
+/// `cplogs iam-policy`
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// The command to print the policy for; default: every command.
+    #[arg(value_enum)]
+    pub command: Option<crate::iam::PolicyCommand>,
+    /// Account id for the ARNs (default: *).
+    #[arg(long, default_value = "*")]
+    pub account: String,
+    /// AWS partition for the ARNs.
+    #[arg(long, default_value = "aws")]
+    pub partition: String,
+    /// Athena workgroup [env: CPLOGS_WORKGROUP] [default: primary].
+    #[arg(long)]
+    pub workgroup: Option<String>,
+    /// Athena result location, s3://bucket/prefix/ [env: CPLOGS_OUTPUT_LOCATION].
+    #[arg(long, value_name = "S3_URL")]
+    pub output_location: Option<String>,
+    /// Bucket, database and region.
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 /// `cplogs config`
@@ -352,7 +377,37 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Query(args) => report::query(args, file),
         Command::Audit(args) => report::audit(args, file),
         Command::Config(args) => config_show(&args, file),
+        Command::IamPolicy(args) => iam_policy(&args, file),
     }
+}
+
+fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
+    let mut flags = args.aws.flags();
+    flags.workgroup = args.workgroup.clone();
+    flags.output_location = args.output_location.clone();
+    let s = crate::config::resolve(&flags, env_var, file)?;
+    let or_star = |v: Option<String>| v.unwrap_or_else(|| "*".into());
+    let region = s
+        .region
+        .value
+        .or_else(|| env_var("AWS_REGION"))
+        .or_else(|| env_var("AWS_DEFAULT_REGION"));
+    let ctx = crate::iam::PolicyContext {
+        partition: args.partition.clone(),
+        region: or_star(region),
+        account: args.account.clone(),
+        database: or_star(s.database.value),
+        bucket: or_star(s.bucket.value),
+        workgroup: or_star(s.workgroup.value),
+        output_location: s.output_location.value,
+    };
+    let doc = crate::iam::policy(args.command, &ctx);
+    writeln!(
+        io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&doc)?
+    )?;
+    Ok(Exit::Success)
 }
 
 fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
