@@ -287,24 +287,24 @@ pub fn resolve(
         engine,
         local,
         // The AWS SDK reads AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL itself.
-        region: pick(
+        region: aws_chain(pick(
             ("--region", &flags.region),
             None,
             |c| c.region.clone(),
             None,
-        ),
-        profile: pick(
+        )),
+        profile: aws_chain(pick(
             ("--profile", &flags.profile),
             None,
             |c| c.profile.clone(),
             None,
-        ),
-        endpoint_url: pick(
+        )),
+        endpoint_url: aws_chain(pick(
             ("--endpoint-url", &flags.endpoint_url),
             None,
             |c| c.endpoint_url.clone(),
             None,
-        ),
+        )),
         file: file.map(|(p, _)| p.clone()),
     })
 }
