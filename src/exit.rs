@@ -48,6 +48,11 @@ pub struct UsageError(pub String);
 pub fn for_error(err: &anyhow::Error) -> Exit {
     if err.downcast_ref::<UsageError>().is_some() {
         Exit::Usage
+    } else if matches!(
+        err.downcast_ref::<crate::engine::EngineError>(),
+        Some(crate::engine::EngineError::Interrupted)
+    ) {
+        Exit::Interrupted
     } else {
         Exit::Failure
     }
@@ -77,5 +82,7 @@ mod tests {
         let usage = anyhow::Error::new(UsageError("bad flag".into())).context("while parsing");
         assert_eq!(for_error(&usage), Exit::Usage);
         assert_eq!(for_error(&anyhow::anyhow!("disk full")), Exit::Failure);
+        let stopped = anyhow::Error::new(crate::engine::EngineError::Interrupted).context("report");
+        assert_eq!(for_error(&stopped), Exit::Interrupted);
     }
 }

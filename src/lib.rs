@@ -17,7 +17,7 @@ pub mod transform;
 pub mod arrow;
 #[cfg(feature = "aws")]
 pub mod aws;
-#[cfg(feature = "local")]
+#[cfg(any(feature = "local", feature = "athena"))]
 pub mod engine;
 #[cfg(feature = "glue")]
 pub mod glue;

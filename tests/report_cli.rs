@@ -18,10 +18,12 @@ fn cplogs_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
         .env("HOME", "/nonexistent/cplogs-test-home");
     for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") {
+        if k.starts_with("CPLOGS_") || k.starts_with("AWS_") {
             cmd.env_remove(k);
         }
     }
+    cmd.env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
     cmd.envs(env.iter().copied()).output().expect("run cplogs")
 }
 

@@ -85,10 +85,7 @@ pub struct ConfigArgs {
     /// What to do.
     #[command(subcommand)]
     pub action: ConfigAction,
-    /// Bucket, database and how to reach AWS.
-    #[command(flatten)]
-    pub aws: AwsArgs,
-    /// Engine selection.
+    /// Engine selection, bucket, database and how to reach AWS.
     #[command(flatten)]
     pub engine: report::EngineArgs,
     /// Output format.
@@ -412,8 +409,10 @@ fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
 
 fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let ConfigAction::Show = args.action;
-    let mut flags = args.aws.flags();
+    let mut flags = args.engine.aws.flags();
     flags.local = args.engine.local.clone();
+    flags.workgroup = args.engine.workgroup.clone();
+    flags.output_location = args.engine.output_location.clone();
     let settings = crate::config::resolve(&flags, env_var, file)?;
     let mut out = io::stdout().lock();
     match args.format {
@@ -583,5 +582,17 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
         bar
     } else {
         indicatif::ProgressBar::hidden()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -1,7 +1,7 @@
 //! `cplogs report`, `reports`, `query` and `audit`: the bundled SQL (or ad-hoc SQL) on
 //! the selected engine, printed in the chosen format.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::ConfigFile;
@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use serde_json::json;
 
+use crate::engine::athena::AthenaEngine;
 use crate::engine::local::LocalEngine;
 use crate::engine::{ColumnInfo, Kind, Query, QueryEngine, QueryOutput, ResultSet, Value};
 use crate::exit::{Exit, UsageError};
@@ -30,6 +31,46 @@ pub struct EngineArgs {
     /// embedded engine: try the reports without any data of your own.
     #[arg(long, conflicts_with = "local", global = true)]
     pub demo: bool,
+    /// Athena workgroup [env: CPLOGS_WORKGROUP] [default: primary].
+    #[arg(long, global = true)]
+    pub workgroup: Option<String>,
+    /// Athena result location, s3://bucket/prefix/ [env: CPLOGS_OUTPUT_LOCATION].
+    #[arg(long, value_name = "S3_URL", global = true)]
+    pub output_location: Option<String>,
+    /// Athena: stop a query that runs longer than this (90s, 10m).
+    #[arg(long, value_name = "DURATION", global = true)]
+    pub timeout: Option<String>,
+    /// Athena: reuse the results of an identical query up to this old (60m).
+    #[arg(long, value_name = "DURATION", global = true)]
+    pub reuse: Option<String>,
+    /// No progress spinner.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Database and how to reach AWS (Athena).
+    #[command(flatten)]
+    pub aws: super::AwsArgs,
+}
+
+/// The selected engine.
+enum Engine {
+    Local(LocalEngine),
+    Athena(Box<AthenaEngine>),
+}
+
+impl QueryEngine for Engine {
+    fn name(&self) -> &'static str {
+        match self {
+            Engine::Local(e) => e.name(),
+            Engine::Athena(e) => e.name(),
+        }
+    }
+
+    async fn run(&self, query: &Query) -> Result<QueryOutput, crate::engine::EngineError> {
+        match self {
+            Engine::Local(e) => e.run(query).await,
+            Engine::Athena(e) => e.run(query).await,
+        }
+    }
 }
 
 /// The time window and pipelines a report looks at.
@@ -146,7 +187,8 @@ pub struct AuditArgs {
 
 /// The engine the arguments select, and anything it keeps alive.
 struct Selected {
-    engine: LocalEngine,
+    engine: Engine,
+    spinner: indicatif::ProgressBar,
     _demo_dir: Option<tempfile::TempDir>,
 }
 
@@ -167,16 +209,17 @@ async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected
             config.days,
             dir.path().display()
         );
-        let engine = LocalEngine::open(dir.path()).await?;
+        let engine = Engine::Local(LocalEngine::open(dir.path()).await?);
         return Ok(Selected {
             engine,
+            spinner: indicatif::ProgressBar::hidden(),
             _demo_dir: Some(dir),
         });
     }
-    let flags = crate::config::Flags {
-        local: args.local.clone(),
-        ..Default::default()
-    };
+    let mut flags = args.aws.flags();
+    flags.local = args.local.clone();
+    flags.workgroup = args.workgroup.clone();
+    flags.output_location = args.output_location.clone();
     let settings = crate::config::resolve(&flags, |n| std::env::var(n).ok(), file)?;
     let local = match settings.engine.value.as_deref() {
         Some("local") => settings.local.value.as_deref(),
@@ -184,26 +227,90 @@ async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected
     };
     match local {
         Some(dir) => Ok(Selected {
-            engine: LocalEngine::open(Path::new(dir)).await?,
+            engine: Engine::Local(LocalEngine::open(Path::new(dir)).await?),
+            spinner: indicatif::ProgressBar::hidden(),
             _demo_dir: None,
         }),
+        None if settings.engine.value.as_deref() == Some("athena") => athena(args, &settings).await,
         None if settings.engine.value.as_deref() == Some("local") => Err(UsageError(format!(
             "the engine is local (from {}) but no directory is set: pass --local DIR, set \
              CPLOGS_LOCAL, or `local = \"DIR\"` in the config file",
             settings.engine.source
         ))
         .into()),
-        None => Err(UsageError(
-            "no query engine selected. To query a local copy of the logs, pass --local DIR \
-             (or set CPLOGS_LOCAL, or `engine = \"local\"` and `local = \"DIR\"` in the \
-             config file), where DIR is laid out like the bucket, e.g. made by \
-             `aws s3 sync s3://BUCKET DIR` or `cplogs demo --out DIR`; to try the reports \
-             without data, pass --demo. Querying through Athena is not available in this \
-             version."
-                .into(),
-        )
+        None => Err(UsageError(format!(
+            "unknown engine {:?}",
+            settings.engine.value.unwrap_or_default()
+        ))
         .into()),
     }
+}
+
+/// How to run without AWS, for messages when AWS is not configured.
+const LOCAL_HINT: &str = "To query a local copy of the logs instead, pass --local DIR (or set \
+     CPLOGS_LOCAL, or `engine = \"local\"` and `local = \"DIR\"` in the config file), where \
+     DIR is laid out like the bucket, e.g. made by `aws s3 sync s3://BUCKET DIR` or `cplogs demo \
+     --out DIR`; to try the reports without any data, pass --demo.";
+
+async fn athena(args: &EngineArgs, settings: &crate::config::Settings) -> Result<Selected> {
+    let config = crate::aws::load_config(&crate::aws::AwsOptions {
+        region: settings.region.value.clone(),
+        profile: settings.profile.value.clone(),
+        endpoint_url: settings.endpoint_url.value.clone(),
+    })
+    .await;
+    if config.region().is_none() {
+        return Err(UsageError(format!(
+            "the Athena engine needs AWS: no region is configured (pass --region, set \
+             AWS_REGION, or use a profile with a region). {LOCAL_HINT}"
+        ))
+        .into());
+    }
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|t| usage_duration("--timeout", t))
+        .transpose()?
+        .and_then(|d| d.to_std().ok());
+    let reuse = args
+        .reuse
+        .as_deref()
+        .map(|t| usage_duration("--reuse", t))
+        .transpose()?
+        .and_then(|d| d.to_std().ok());
+    let spinner = if args.quiet || !io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} athena: {msg}") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(StdDuration::from_millis(120));
+        bar
+    };
+    let bar = spinner.clone();
+    let engine = AthenaEngine::new(
+        aws_sdk_athena::Client::new(&config),
+        settings.database.value.clone().unwrap_or_default(),
+        settings.workgroup.value.clone().unwrap_or_default(),
+    )
+    .output_location(settings.output_location.value.clone())
+    .timeout(timeout)
+    .reuse(reuse)
+    .stop_on_ctrl_c(true)
+    .on_progress(move |p| {
+        bar.set_message(format!(
+            "{} {:.1}s, {} scanned",
+            p.state,
+            p.elapsed.as_secs_f64(),
+            human_bytes(p.bytes_scanned)
+        ))
+    });
+    Ok(Selected {
+        engine: Engine::Athena(Box::new(engine)),
+        spinner,
+        _demo_dir: None,
+    })
 }
 
 fn params(window: &WindowArgs, now: DateTime<Utc>) -> Result<ReportParams> {
@@ -239,11 +346,28 @@ fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
     let bytes: u64 = outputs.iter().map(|o| o.stats.bytes_scanned).sum();
     let elapsed: StdDuration = outputs.iter().map(|o| o.stats.elapsed).sum();
     let files: usize = outputs.iter().map(|o| o.stats.files.len()).sum();
-    eprintln!(
-        "{rows} row(s) in {:.2}s, {} read from {files} file(s) ({engine} engine)",
-        elapsed.as_secs_f64(),
-        human_bytes(bytes),
-    );
+    if engine == "athena" {
+        eprintln!(
+            "{rows} row(s) in {:.2}s, {} scanned, about ${:.4} at $5 per TB (athena engine)",
+            elapsed.as_secs_f64(),
+            human_bytes(bytes),
+            cost_usd(bytes),
+        );
+    } else {
+        eprintln!(
+            "{rows} row(s) in {:.2}s, {} read from {files} file(s) ({engine} engine)",
+            elapsed.as_secs_f64(),
+            human_bytes(bytes),
+        );
+    }
+}
+
+/// Athena's price for scanning `bytes`: $5 per TB, at least 10 MB per query.
+pub fn cost_usd(bytes: u64) -> f64 {
+    if bytes == 0 {
+        return 0.0;
+    }
+    bytes.max(10_000_000) as f64 / 1e12 * 5.0
 }
 
 fn human_bytes(b: u64) -> String {
@@ -275,6 +399,16 @@ fn metadata(
             "elapsed_ms": outputs.iter().map(|o| o.stats.elapsed.as_millis() as u64).sum::<u64>(),
         },
     });
+    if engine == "athena" {
+        let bytes = outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>();
+        m["stats"]["cost_usd"] = json!(cost_usd(bytes));
+        m["stats"]["query_ids"] = json!(
+            outputs
+                .iter()
+                .filter_map(|o| o.stats.query_id.clone())
+                .collect::<Vec<_>>()
+        );
+    }
     if let Some(r) = report {
         m["report"] = json!(r);
     }
@@ -344,6 +478,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
                 .with_context(|| format!("report {name} (sql/reports/{}.sql)", s.name))?;
             outputs.push(out);
         }
+        selected.spinner.finish_and_clear();
         anyhow::Ok((selected.engine.name(), outputs))
     })?;
     let (engine, outputs) = outputs;
@@ -480,6 +615,7 @@ pub fn query(args: QueryArgs, file: Option<&ConfigFile>) -> Result<Exit> {
             }
             other => other.into(),
         })?;
+        selected.spinner.finish_and_clear();
         anyhow::Ok((selected.engine.name(), out))
     })?;
     let meta = metadata(engine, None, None, &[&out]);
@@ -533,6 +669,7 @@ pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
             .engine
             .run(&reports::statement("durations").query(&p))
             .await?;
+        selected.spinner.finish_and_clear();
         anyhow::Ok((selected.engine.name(), f, d))
     })?;
     let breaches = audit_breaches(

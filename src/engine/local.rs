@@ -403,6 +403,7 @@ impl QueryEngine for LocalEngine {
                 bytes_scanned,
                 elapsed: started.elapsed(),
                 files,
+                query_id: None,
             },
         })
     }

@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+#[cfg(feature = "athena")]
+pub mod athena;
 #[cfg(feature = "local")]
 pub mod functions;
 #[cfg(feature = "local")]
@@ -131,6 +133,8 @@ pub struct QueryStats {
     pub elapsed: Duration,
     /// Files opened, when the engine knows (the local engine does).
     pub files: Vec<String>,
+    /// The engine's id of the query (Athena's QueryExecutionId).
+    pub query_id: Option<String>,
 }
 
 /// A finished query.
@@ -154,6 +158,12 @@ pub enum EngineError {
     /// The data directory cannot be used.
     #[error("{0}")]
     Setup(String),
+    /// The query ran longer than allowed and was stopped.
+    #[error("the query ran longer than {0:?} and was stopped")]
+    TimedOut(Duration),
+    /// Interrupted by the user (Ctrl-C); the query was stopped.
+    #[error("interrupted: the query was stopped")]
+    Interrupted,
 }
 
 /// Something that runs the bundled SQL: the embedded engine or Athena.
