@@ -168,6 +168,7 @@ pub fn statement(name: &str) -> Statement {
 
 /// `durations --by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Breakdown {
     /// Per pipeline.
     #[default]

@@ -409,11 +409,7 @@ fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
 
 fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let ConfigAction::Show = args.action;
-    let mut flags = args.engine.aws.flags();
-    flags.local = args.engine.local.clone();
-    flags.workgroup = args.engine.workgroup.clone();
-    flags.output_location = args.engine.output_location.clone();
-    let settings = crate::config::resolve(&flags, env_var, file)?;
+    let settings = crate::config::resolve(&args.engine.flags(), env_var, file)?;
     let mut out = io::stdout().lock();
     match args.format {
         SummaryFormat::Json => {

@@ -51,6 +51,18 @@ pub struct EngineArgs {
     pub aws: super::AwsArgs,
 }
 
+impl EngineArgs {
+    /// The command-line values, for resolving settings.
+    pub fn flags(&self) -> crate::config::Flags {
+        crate::config::Flags {
+            local: self.local.clone(),
+            workgroup: self.workgroup.clone(),
+            output_location: self.output_location.clone(),
+            ..self.aws.flags()
+        }
+    }
+}
+
 /// The selected engine.
 enum Engine {
     Local(LocalEngine),
@@ -108,17 +120,6 @@ pub enum ReportName {
     Approvals,
 }
 
-/// `durations --by`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum By {
-    /// Per pipeline.
-    Pipeline,
-    /// Per pipeline and stage.
-    Stage,
-    /// Per pipeline, stage and action.
-    Action,
-}
-
 /// `cplogs report`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -129,8 +130,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub window: WindowArgs,
     /// durations: break down by stage or action.
-    #[arg(long, value_enum, default_value_t = By::Pipeline)]
-    pub by: By,
+    #[arg(long, value_enum, default_value_t = Breakdown::Pipeline)]
+    pub by: Breakdown,
     /// timeline: the execution to draw (default: the latest of --pipeline).
     #[arg(long, value_name = "ID")]
     pub execution_id: Option<String>,
@@ -216,11 +217,7 @@ async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected
             _demo_dir: Some(dir),
         });
     }
-    let mut flags = args.aws.flags();
-    flags.local = args.local.clone();
-    flags.workgroup = args.workgroup.clone();
-    flags.output_location = args.output_location.clone();
-    let settings = crate::config::resolve(&flags, |n| std::env::var(n).ok(), file)?;
+    let settings = crate::config::resolve(&args.flags(), super::env_var, file)?;
     let local = match settings.engine.value.as_deref() {
         Some("local") => settings.local.value.as_deref(),
         _ => None,
@@ -459,13 +456,10 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         .with_execution_id(args.execution_id.as_deref())
         .map_err(|e| UsageError(e.to_string()))?
         .with_older_than(older);
-    let name = args.name.to_possible_value_name();
-    let by = match args.by {
-        By::Pipeline => Breakdown::Pipeline,
-        By::Stage => Breakdown::Stage,
-        By::Action => Breakdown::Action,
-    };
-    let statements = reports::sections(&name, by);
+    let name = clap::ValueEnum::to_possible_value(&args.name)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    let statements = reports::sections(&name, args.by);
     let rt = super::runtime()?;
     let outputs = rt.block_on(async {
         let selected = select(&args.engine, file).await?;
@@ -507,18 +501,6 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     out.flush()?;
     stats_line(engine, &refs);
     Ok(Exit::Success)
-}
-
-trait PossibleName {
-    fn to_possible_value_name(&self) -> String;
-}
-
-impl<T: clap::ValueEnum> PossibleName for T {
-    fn to_possible_value_name(&self) -> String {
-        self.to_possible_value()
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default()
-    }
 }
 
 /// `result` without the named columns.

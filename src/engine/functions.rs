@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray,
-    TimestampMillisecondArray,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray, TimestampMillisecondArray,
+    make_comparator,
 };
-use datafusion::arrow::compute::kernels::cmp;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::{
     DataType, Field, FieldRef, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
 };
@@ -466,32 +466,23 @@ impl ByExtremeAccumulator {
     }
 
     fn absorb(&mut self, values: &ArrayRef, keys: &ArrayRef) -> Result<()> {
-        // Find the batch's best row with Arrow's vectorised comparison, then convert
-        // only that row to scalars.
-        let non_null = BooleanArray::from_iter((0..keys.len()).map(|i| Some(keys.is_valid(i))));
-        let Some(first) = (0..keys.len()).find(|&i| non_null.value(i)) else {
-            return Ok(());
-        };
-        let mut best = first;
-        let mut best_key = ScalarValue::try_from_array(keys, first)?;
-        let probe = best_key.to_scalar()?;
-        let beats = match self.extreme {
-            Extreme::Max => cmp::gt(keys, &probe)?,
-            Extreme::Min => cmp::lt(keys, &probe)?,
-        };
-        for i in 0..keys.len() {
-            if beats.is_valid(i) && beats.value(i) {
-                let k = ScalarValue::try_from_array(keys, i)?;
-                let wins = match self.extreme {
-                    Extreme::Max => k > best_key,
-                    Extreme::Min => k < best_key,
-                };
-                if wins {
-                    best = i;
-                    best_key = k;
-                }
+        // Compare rows within the batch with Arrow's comparator and convert only the
+        // winning row to scalars.
+        let compare = make_comparator(keys.as_ref(), keys.as_ref(), SortOptions::default())?;
+        let mut best: Option<usize> = None;
+        for i in (0..keys.len()).filter(|&i| keys.is_valid(i)) {
+            let wins = best.is_none_or(|b| match self.extreme {
+                Extreme::Max => compare(i, b).is_gt(),
+                Extreme::Min => compare(i, b).is_lt(),
+            });
+            if wins {
+                best = Some(i);
             }
         }
+        let Some(best) = best else {
+            return Ok(());
+        };
+        let best_key = ScalarValue::try_from_array(keys, best)?;
         if self.better(&best_key) {
             self.value = ScalarValue::try_from_array(values, best)?;
             self.key = best_key;

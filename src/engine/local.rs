@@ -169,25 +169,22 @@ fn number_placeholders(statement: &mut DfStatement) -> Result<usize, EngineError
         return Ok(0);
     };
     let mut positions = Vec::new();
-    let _ = visit_expressions_mut(stmt.as_mut(), |e| {
+    let other = visit_expressions_mut(stmt.as_mut(), |e| {
         if let Expr::Value(v) = e
             && let SqlValue::Placeholder(p) = &v.value
         {
-            if p == "?" {
-                positions.push((v.span.start.line, v.span.start.column));
-            } else {
+            if p != "?" {
                 return ControlFlow::Break(p.clone());
             }
+            positions.push((v.span.start.line, v.span.start.column));
         }
-        ControlFlow::<String>::Continue(())
-    })
-    .break_value()
-    .map(|p| {
-        Err::<(), _>(EngineError::Invalid(format!(
+        ControlFlow::Continue(())
+    });
+    if let ControlFlow::Break(p) = other {
+        return Err(EngineError::Invalid(format!(
             "unsupported placeholder {p}: use ?"
-        )))
-    })
-    .transpose()?;
+        )));
+    }
     positions.sort_unstable();
     let _ = visit_expressions_mut(stmt.as_mut(), |e| {
         if let Expr::Value(v) = e
