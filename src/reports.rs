@@ -6,7 +6,7 @@
 //! bind line names, in order, the value of every `?` in the statement. Values are
 //! always passed as parameters (see [`crate::engine::Query`]), never pasted in.
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Timelike, Utc};
 
 use crate::engine::Query;
 
@@ -53,38 +53,22 @@ pub struct HeaderError {
     pub problem: String,
 }
 
-/// The value a `?` placeholder is bound to.
+/// The value a `?` placeholder is bound to: text a user typed, which is always passed
+/// as an execution parameter, never pasted into the SQL. Athena takes `?` only in
+/// WHERE clauses, so these stand only there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bind {
-    /// First `dt` of the window (`YYYY-MM-DD`).
-    SinceDt,
-    /// Last `dt` of the window (`YYYY-MM-DD`).
-    UntilDt,
-    /// Window start, ISO 8601 (inclusive).
-    Since,
-    /// Window end, ISO 8601 (exclusive).
-    Until,
     /// The `--pipeline` names as `,a,b,`, or empty for all pipelines.
     Pipelines,
     /// `--execution-id`, or empty.
     ExecutionId,
-    /// The current time, ISO 8601.
-    Now,
-    /// Now minus `--older-than`, ISO 8601.
-    StuckBefore,
 }
 
 impl Bind {
     fn parse(name: &str) -> Option<Bind> {
         Some(match name {
-            "since_dt" => Bind::SinceDt,
-            "until_dt" => Bind::UntilDt,
-            "since" => Bind::Since,
-            "until" => Bind::Until,
             "pipelines" => Bind::Pipelines,
             "execution_id" => Bind::ExecutionId,
-            "now" => Bind::Now,
-            "stuck_before" => Bind::StuckBefore,
             _ => return None,
         })
     }
@@ -92,14 +76,70 @@ impl Bind {
     /// The command-line option the value comes from.
     pub fn option(self) -> &'static str {
         match self {
-            Bind::SinceDt | Bind::Since => "--since",
-            Bind::UntilDt | Bind::Until => "--until",
             Bind::Pipelines => "--pipeline",
             Bind::ExecutionId => "--execution-id",
-            Bind::Now => "(now)",
-            Bind::StuckBefore => "--older-than",
         }
     }
+}
+
+/// A value the CLI computes itself from parsed input (a window bound, now), written
+/// into the statement as a typed literal at `{{name}}`. It is rendered from a parsed
+/// `DateTime`, never from the text a user typed, so it cannot carry SQL; being a
+/// literal it may stand anywhere (Athena refuses `?` outside WHERE), and identical
+/// windows give byte-identical statements (Athena's result reuse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Literal {
+    /// `{{since_dt}}`: first `dt` of the window, `'YYYY-MM-DD'`.
+    SinceDt,
+    /// `{{until_dt}}`: last `dt` of the window, `'YYYY-MM-DD'`.
+    UntilDt,
+    /// `{{since}}`: window start (inclusive), a timestamp with time zone.
+    Since,
+    /// `{{until}}`: window end (exclusive), a timestamp with time zone.
+    Until,
+    /// `{{now}}`: the time the report is computed for, a timestamp with time zone.
+    Now,
+    /// `{{stuck_before}}`: now minus `--older-than`, a timestamp with time zone.
+    StuckBefore,
+}
+
+impl Literal {
+    /// Every literal, for parsing and tests.
+    pub const ALL: [Literal; 6] = [
+        Literal::SinceDt,
+        Literal::UntilDt,
+        Literal::Since,
+        Literal::Until,
+        Literal::Now,
+        Literal::StuckBefore,
+    ];
+
+    /// The name between the braces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Literal::SinceDt => "since_dt",
+            Literal::UntilDt => "until_dt",
+            Literal::Since => "since",
+            Literal::Until => "until",
+            Literal::Now => "now",
+            Literal::StuckBefore => "stuck_before",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Literal> {
+        Literal::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+/// The `{{name}}` markers of `text`, in order, as (byte range, name).
+fn markers(text: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let open = at + text[at..].find("{{")?;
+        let close = open + 2 + text[open + 2..].find("}}")?;
+        at = close + 2;
+        Some((open..close + 2, text[open + 2..close].trim()))
+    })
 }
 
 /// A parsed SQL file.
@@ -111,12 +151,12 @@ pub struct Statement {
     pub description: String,
     /// `-- bind:`, one per `?`.
     pub binds: Vec<Bind>,
-    /// The SQL text as bundled.
+    /// The SQL text as bundled, with its `{{literal}}` markers.
     pub sql: &'static str,
 }
 
 impl Statement {
-    /// Reads a bundled file's header.
+    /// Reads a bundled file's header and checks its markers.
     pub fn parse(file: &SqlFile) -> Result<Statement, HeaderError> {
         let err = |problem: String| HeaderError {
             file: file.file,
@@ -139,6 +179,9 @@ impl Statement {
         if Some(name.as_str()) != file.file.strip_suffix(".sql") {
             return Err(err(format!("name {name:?} differs from the file name")));
         }
+        if let Some((_, m)) = markers(file.text).find(|(_, m)| Literal::parse(m).is_none()) {
+            return Err(err(format!("unknown literal {{{{{m}}}}}")));
+        }
         Ok(Statement {
             name,
             description,
@@ -147,10 +190,22 @@ impl Statement {
         })
     }
 
-    /// The query with every placeholder's value taken from `params`.
+    /// The statement exactly as it is sent: every `{{literal}}` rendered from
+    /// `params`, and every `?` given its value, in order.
     pub fn query(&self, params: &ReportParams) -> Query {
+        let mut sql = String::with_capacity(self.sql.len());
+        let mut at = 0;
+        for (range, name) in markers(self.sql) {
+            sql.push_str(&self.sql[at..range.start]);
+            // Statement::parse refused unknown names, and `statement()` parses.
+            if let Some(l) = Literal::parse(name) {
+                sql.push_str(&params.literal(l));
+            }
+            at = range.end;
+        }
+        sql.push_str(&self.sql[at..]);
         Query {
-            sql: self.sql.to_owned(),
+            sql,
             params: self.binds.iter().map(|b| params.value(*b)).collect(),
         }
     }
@@ -347,28 +402,97 @@ impl ReportParams {
         self.until
     }
 
-    /// The value bound to `bind`.
+    /// The time the report is computed for.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The execution `timeline` draws, if one was given.
+    pub fn execution_id(&self) -> Option<&str> {
+        self.execution_id.as_deref()
+    }
+
+    /// The same report looking back at least `lookback` from now: the window starts
+    /// at the earlier of `--since` and now minus `lookback`. `stuck` and the
+    /// `timeline` search use it, so an old execution is found whatever `--since` says.
+    pub fn looking_back(mut self, lookback: Duration) -> Self {
+        if let Some(start) = self.now.checked_sub_signed(lookback) {
+            self.since = self.since.min(start);
+        }
+        self
+    }
+
+    /// The window ending now (`stuck` is about executions still open now).
+    pub fn until_now(mut self) -> Self {
+        self.until = self.now;
+        if self.since >= self.until {
+            self.since = self.until - Duration::milliseconds(1);
+        }
+        self
+    }
+
+    /// The value bound to the `?` of `bind`.
     pub fn value(&self, bind: Bind) -> String {
         match bind {
-            Bind::SinceDt => self.since.format("%Y-%m-%d").to_string(),
-            // The window is half-open: an `until` at midnight needs no partition of
-            // that day.
-            Bind::UntilDt => (self.until - Duration::milliseconds(1))
-                .format("%Y-%m-%d")
-                .to_string(),
-            Bind::Since => iso(self.since),
-            Bind::Until => iso(self.until),
             Bind::Pipelines if self.pipelines.is_empty() => String::new(),
             Bind::Pipelines => format!(",{},", self.pipelines.join(",")),
             Bind::ExecutionId => self.execution_id.clone().unwrap_or_default(),
-            Bind::Now => iso(self.now),
-            Bind::StuckBefore => iso(self.now - self.older_than),
         }
     }
+
+    /// The SQL text of `literal`: a date string for `dt`, a timestamp with time zone
+    /// for instants, both rendered from parsed times (never from user text).
+    pub fn literal(&self, literal: Literal) -> String {
+        match literal {
+            Literal::SinceDt => format!("'{}'", self.since.format("%Y-%m-%d")),
+            // The window is half-open: an `until` at midnight needs no partition of
+            // that day.
+            Literal::UntilDt => format!(
+                "'{}'",
+                (self.until - Duration::milliseconds(1)).format("%Y-%m-%d")
+            ),
+            Literal::Since => timestamp(self.since),
+            Literal::Until => timestamp(self.until),
+            Literal::Now => timestamp(self.now),
+            Literal::StuckBefore => timestamp(
+                self.now
+                    .checked_sub_signed(self.older_than)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            ),
+        }
+    }
+
+    /// Window start, ISO 8601.
+    pub fn since_iso(&self) -> String {
+        iso(self.since)
+    }
+
+    /// Window end, ISO 8601.
+    pub fn until_iso(&self) -> String {
+        iso(self.until)
+    }
+}
+
+/// The clock reading a report uses for `now` when `--now` is not given: the start of
+/// the current minute. Two identical commands within the same minute then send
+/// byte-identical statements, which Athena's result reuse needs; the price is that
+/// a relative window (`--since 7d`, default `--until`) leaves out at most the last
+/// 59 seconds.
+pub fn anchor(clock: DateTime<Utc>) -> DateTime<Utc> {
+    clock
+        .with_nanosecond(0)
+        .and_then(|t| t.with_second(0))
+        .unwrap_or(clock)
 }
 
 fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A timestamp-with-time-zone literal that reads the same on Athena (Trino) and the
+/// local engine: the same function the statements apply to the records' `timestamp`.
+fn timestamp(t: DateTime<Utc>) -> String {
+    format!("from_iso8601_timestamp('{}')", iso(t))
 }
 
 #[cfg(test)]
@@ -396,6 +520,16 @@ mod tests {
         for r in REPORTS {
             assert!(!sections(r.name, Breakdown::Pipeline).is_empty());
         }
+        let bad = SqlFile {
+            file: "bad.sql",
+            text: "-- name: bad\n-- description: x\n-- bind:\nSELECT {{sincee}}",
+        };
+        assert!(
+            Statement::parse(&bad)
+                .unwrap_err()
+                .problem
+                .contains("sincee")
+        );
     }
 
     #[test]
@@ -406,11 +540,17 @@ mod tests {
             at("2026-11-08T00:00:00Z"),
         )
         .unwrap();
-        assert_eq!(p.value(Bind::SinceDt), "2026-11-01");
-        assert_eq!(p.value(Bind::UntilDt), "2026-11-07");
-        assert_eq!(p.value(Bind::Since), "2026-11-01T00:00:00.000Z");
+        assert_eq!(p.literal(Literal::SinceDt), "'2026-11-01'");
+        assert_eq!(p.literal(Literal::UntilDt), "'2026-11-07'");
+        assert_eq!(
+            p.literal(Literal::Since),
+            "from_iso8601_timestamp('2026-11-01T00:00:00.000Z')"
+        );
         assert_eq!(p.value(Bind::Pipelines), "");
-        assert_eq!(p.value(Bind::StuckBefore), "2026-11-07T00:00:00.000Z");
+        assert_eq!(
+            p.literal(Literal::StuckBefore),
+            "from_iso8601_timestamp('2026-11-07T00:00:00.000Z')"
+        );
         let p = p.with_pipelines(&["a".into(), "b-c".into()]).unwrap();
         assert_eq!(p.value(Bind::Pipelines), ",a,b-c,");
         assert!(
@@ -421,6 +561,50 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn literals_are_rendered_into_the_statement() {
+        let p = ReportParams::new(
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-08T00:00:00Z"),
+            at("2026-11-08T00:00:00Z"),
+        )
+        .unwrap();
+        let q = statement("stuck").query(&p);
+        assert!(!q.sql.contains("{{"), "{}", q.sql);
+        assert!(q.sql.contains("dt BETWEEN '2026-11-01' AND '2026-11-07'"));
+        assert!(
+            q.sql
+                .contains("from_iso8601_timestamp('2026-11-08T00:00:00.000Z')")
+        );
+        assert_eq!(q.params, vec![String::new(), String::new()]);
+    }
+
+    #[test]
+    fn anchoring_and_looking_back() {
+        assert_eq!(
+            anchor(at("2026-11-08T12:34:56.789Z")),
+            at("2026-11-08T12:34:00Z")
+        );
+        let p = ReportParams::new(
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-08T00:00:00Z"),
+            at("2026-11-08T00:00:00Z"),
+        )
+        .unwrap();
+        let wide = p.clone().looking_back(Duration::days(30));
+        assert_eq!(wide.since(), at("2026-10-09T00:00:00Z"));
+        assert_eq!(wide.until(), p.until());
+        // An earlier --since is kept.
+        assert_eq!(p.clone().looking_back(Duration::days(1)).since(), p.since());
+        let later = ReportParams::new(
+            at("2026-11-01T00:00:00Z"),
+            at("2026-11-03T00:00:00Z"),
+            at("2026-11-08T00:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(later.until_now().until(), at("2026-11-08T00:00:00Z"));
     }
 
     #[test]

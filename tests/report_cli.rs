@@ -368,3 +368,185 @@ fn iam_policy_per_command_with_configured_arns() {
     );
     assert_eq!(cplogs(&["iam-policy", "nonsense"]).status.code(), Some(2));
 }
+
+/// One pipeline event of `pipeline` as EventBridge sends it.
+fn pipeline_event(id: &str, time: &str, pipeline: &str, exec: &str, state: &str) -> Value {
+    serde_json::json!({
+        "version": "0", "id": id, "source": "aws.codepipeline", "account": "123456789012",
+        "detail-type": "CodePipeline Pipeline Execution State Change", "time": time,
+        "region": "eu-west-1",
+        "resources": [format!("arn:aws:codepipeline:eu-west-1:123456789012:{pipeline}")],
+        "detail": {"pipeline": pipeline, "execution-id": exec, "state": state, "version": 1},
+    })
+}
+
+/// One action event.
+fn action_event(id: &str, time: &str, pipeline: &str, exec: &str, state: &str) -> Value {
+    let mut e = pipeline_event(id, time, pipeline, exec, state);
+    e["detail-type"] = "CodePipeline Action Execution State Change".into();
+    e["detail"]["stage"] = "Build".into();
+    e["detail"]["action"] = "Compile".into();
+    e["detail"]["action-execution-id"] = format!("{exec}-a").into();
+    e["detail"]["region"] = "eu-west-1".into();
+    e["detail"]["type"] = serde_json::json!({"owner": "AWS", "category": "Build", "provider": "CodeBuild", "version": "1"});
+    e
+}
+
+/// Writes `events` into a new directory through `cplogs ingest`.
+fn ingested(events: &[Value]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.json");
+    std::fs::write(&input, serde_json::to_vec(events).unwrap()).unwrap();
+    let out = dir.path().join("logs");
+    let o = cplogs(&[
+        "ingest",
+        "--out",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    dir
+}
+
+#[test]
+fn stuck_and_timeline_see_executions_older_than_the_window() {
+    // Now is 2026-11-30 12:00: s1 started 10 days ago and never ended; o1 ran 20 days
+    // ago; r1 started yesterday morning and is still running (not stuck yet at 24h).
+    let dir = ingested(&[
+        pipeline_event("e1", "2026-11-20T12:00:00Z", "api", "s1", "STARTED"),
+        pipeline_event("e2", "2026-11-10T08:00:00Z", "api", "o1", "STARTED"),
+        action_event("e3", "2026-11-10T08:01:00Z", "api", "o1", "STARTED"),
+        action_event("e4", "2026-11-10T08:03:00Z", "api", "o1", "SUCCEEDED"),
+        pipeline_event("e5", "2026-11-10T08:04:00Z", "api", "o1", "SUCCEEDED"),
+        pipeline_event("e6", "2026-11-30T01:00:00Z", "api", "r1", "STARTED"),
+    ]);
+    let logs = dir.path().join("logs");
+    let logs = logs.to_str().unwrap();
+    let now = ["--now", "2026-11-30T12:00:00Z", "--format", "json"];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["report", "--local", logs];
+        args.extend(extra);
+        args.extend(now);
+        cplogs(&args)
+    };
+    let ids = |o: &Output| -> Vec<String> {
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        doc["results"][0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["execution_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // Default flags (--since 7d): the 10-day-old execution is reported.
+    let o = run(&["stuck"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(ids(&o), ["s1"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["results"][0]["rows"][0]["age_s"], 864_000);
+    assert_eq!(doc["window"]["since"], "2026-10-31T12:00:00.000Z");
+    // A shorter lookback does not reach it.
+    let o = run(&["stuck", "--lookback", "5d"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(ids(&o).is_empty());
+
+    // timeline --execution-id of a 20-day-old execution: found by searching back.
+    let o = run(&["timeline", "--execution-id", "o1"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(ids(&o), ["o1"]);
+    // Not there at all: said so, exit 4, no table.
+    let o = run(&[
+        "timeline",
+        "--execution-id",
+        "f0f0f0f0-0000-4000-8000-000000000000",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty());
+    assert!(
+        text(&o.stderr).contains("no action events of execution f0f0f0f0"),
+        "{}",
+        text(&o.stderr)
+    );
+    // Beyond the lookback: not found either.
+    let o = run(&["timeline", "--execution-id", "o1", "--lookback", "10d"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o.stderr));
+}
+
+#[test]
+fn print_sql_shows_each_statement_as_sent() {
+    let o = report(
+        "failures",
+        &["--pipeline", "api", "--print-sql", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let statements = doc["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 2);
+    for s in statements {
+        let sql = s["sql"].as_str().unwrap();
+        assert!(!sql.contains("{{"), "{sql}");
+        assert!(
+            sql.contains("dt BETWEEN '2026-11-11' AND '2026-11-20'"),
+            "{sql}"
+        );
+        assert!(sql.contains("from_iso8601_timestamp('2026-11-21T00:00:00.000Z')"));
+        assert_eq!(s["params"], serde_json::json!([",api,", ",api,"]));
+    }
+    let o = report("stuck", &["--print-sql"]);
+    let out = text(&o.stdout);
+    assert!(out.contains("-- sql/reports/stuck.sql as sent"), "{out}");
+    assert!(out.contains("--   1: ''"), "{out}");
+}
+
+#[test]
+fn athena_is_never_called_for_statements_that_write_or_absurd_reuse() {
+    // An endpoint that records any connection: a refused command makes none.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let aws = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    for (sql, named) in [
+        ("DROP TABLE pipeline_execution_state_change", "DROP"),
+        ("CREATE TABLE x AS SELECT 1", "CREATE"),
+        ("INSERT INTO t SELECT 1", "INSERT"),
+        (
+            "UNLOAD (SELECT 1) TO 's3://b/x/' WITH (format = 'JSON')",
+            "UNLOAD",
+        ),
+        ("MSCK REPAIR TABLE action_execution_state_change", "MSCK"),
+        ("EXPLAIN ANALYZE INSERT INTO t SELECT 1", "INSERT"),
+        ("SELECT 1; DROP TABLE t", "one statement"),
+    ] {
+        let o = cplogs_env(&["query", sql, "--endpoint-url", &endpoint], &aws);
+        assert_eq!(o.status.code(), Some(2), "{sql}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(named),
+            "{sql}: {}",
+            text(&o.stderr)
+        );
+    }
+    for reuse in ["8d", "10081m", "3153600000d", "0m"] {
+        let o = cplogs_env(
+            &[
+                "report",
+                "failures",
+                "--reuse",
+                reuse,
+                "--endpoint-url",
+                &endpoint,
+            ],
+            &aws,
+        );
+        assert_eq!(o.status.code(), Some(2), "{reuse}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("--reuse"), "{}", text(&o.stderr));
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a refused command connected to AWS"
+    );
+}

@@ -27,6 +27,9 @@ trap 'rm -f "$log"' EXIT
 status=0
 # The S3 and Glue tests run against moto's server, which with-moto.sh starts and stops.
 bash tests/with-moto.sh cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+# The second SQL engine's own checks (DuckDB through sqlglot; tests/reports.rs runs
+# every report on it and on the local engine and compares).
+"$(bash tests/venv.sh)/bin/python" tests/duckdb_engine_selftest.py 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole suite (the last cargo line is the doc-tests').
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

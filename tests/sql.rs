@@ -1,10 +1,19 @@
-//! The files under `sql/`: the DDL is the schema's rendering, and every bundled report
-//! filters each table it reads on `dt` from the window (partition pruning).
+//! The files under `sql/`: the DDL is the schema's rendering, every bundled report
+//! filters each table it reads on `dt` from the window (partition pruning), and every
+//! statement as sent keeps Athena's rules (`?` only in WHERE, no user text in literals).
 
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use cplogs::reports::{Bind, SQL_FILES, Statement};
+use chrono::{DateTime, Utc};
+use cplogs::reports::{Breakdown, Literal, REPORTS, ReportParams, SQL_FILES, Statement, sections};
 use cplogs::schema::{DEFAULT_DATABASE, Table};
+use datafusion::sql::sqlparser::ast::{
+    Expr, Query as SqlQuery, SetExpr, Value as SqlValue, Visit, Visitor, visit_expressions,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
 
 fn ddl_path(table: Table) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("sql/ddl/{}.sql", table.name()))
@@ -50,7 +59,7 @@ fn body(text: &str) -> String {
 #[test]
 fn every_table_read_is_filtered_on_dt_from_the_window() {
     for file in SQL_FILES {
-        let st = Statement::parse(file).unwrap();
+        Statement::parse(file).unwrap();
         let sql = body(file.text);
         let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
         let lower = flat.to_ascii_lowercase();
@@ -62,22 +71,175 @@ fn every_table_read_is_filtered_on_dt_from_the_window() {
             })
             .sum();
         assert!(reads > 0, "{} reads no table", file.file);
-        let mut filters = 0;
-        for (at, _) in lower.match_indices("dt between ? and ?") {
-            let before = lower[..at].matches('?').count();
-            assert_eq!(st.binds[before], Bind::SinceDt, "{}", file.file);
-            assert_eq!(st.binds[before + 1], Bind::UntilDt, "{}", file.file);
-            filters += 1;
-        }
+        let filters = lower
+            .matches("dt between {{since_dt}} and {{until_dt}}")
+            .count();
         assert_eq!(
             filters, reads,
-            "{}: every table read needs `dt BETWEEN ? AND ?`",
+            "{}: every table read needs `dt BETWEEN {{{{since_dt}}}} AND {{{{until_dt}}}}`",
             file.file
         );
         // And on the event time, with the window's instants.
-        let times = lower
-            .matches("\"timestamp\") >= from_iso8601_timestamp(?)")
-            .count();
+        let times = lower.matches("\"timestamp\") >= {{since}}").count();
         assert_eq!(times, reads, "{}", file.file);
+        let ends = lower.matches("\"timestamp\") < {{until}}").count();
+        assert_eq!(ends, reads, "{}", file.file);
     }
+}
+
+/// What a walk over a statement's syntax tree found.
+#[derive(Default)]
+struct Found {
+    /// (line, column) of every `?`.
+    placeholders: BTreeSet<(u64, u64)>,
+    /// (line, column) of every `?` inside a WHERE clause.
+    in_where: BTreeSet<(u64, u64)>,
+    /// Every string literal.
+    strings: Vec<String>,
+}
+
+fn placeholder_at(e: &Expr) -> Option<(u64, u64)> {
+    match e {
+        Expr::Value(v) if matches!(v.value, SqlValue::Placeholder(_)) => {
+            Some((v.span.start.line, v.span.start.column))
+        }
+        _ => None,
+    }
+}
+
+impl Found {
+    fn wheres(&mut self, body: &SetExpr) {
+        match body {
+            SetExpr::Select(select) => {
+                if let Some(w) = &select.selection {
+                    let _ = visit_expressions(w, |e| {
+                        self.in_where.extend(placeholder_at(e));
+                        ControlFlow::<()>::Continue(())
+                    });
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                self.wheres(left);
+                self.wheres(right);
+            }
+            // Nested queries are visited on their own (pre_visit_query).
+            _ => {}
+        }
+    }
+}
+
+impl Visitor for Found {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &SqlQuery) -> ControlFlow<()> {
+        self.wheres(&query.body);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        self.placeholders.extend(placeholder_at(e));
+        if let Expr::Value(v) = e
+            && let SqlValue::SingleQuotedString(s) = &v.value
+        {
+            self.strings.push(s.clone());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn walk(sql: &str) -> Found {
+    let statements =
+        Parser::parse_sql(&GenericDialect {}, sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+    assert_eq!(statements.len(), 1, "{sql}");
+    let mut found = Found::default();
+    let _ = statements[0].visit(&mut found);
+    found
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Every statement of every report as it is sent, with user text that is easy to
+/// find: a placeholder stands only in a WHERE clause (Athena's rule), and no string
+/// literal holds text a user typed; every literal is the bundled file's own or a
+/// window value rendered from a parsed time.
+#[test]
+fn placeholders_only_in_where_and_no_literal_from_user_text() {
+    // The walk itself finds what it must.
+    let probe = walk("SELECT ? FROM t WHERE a = ? AND b IN (SELECT c FROM u WHERE d = ?)");
+    assert_eq!(probe.placeholders.len(), 3);
+    assert_eq!(probe.in_where.len(), 2);
+
+    let user_pipeline = "userpipe-7f3a.b@c_d";
+    let user_execution = "0c9e7d1a-5b2f-4e3d-9a8b-userexec";
+    let base = ReportParams::new(
+        at("2026-10-01T06:07:08.009Z"),
+        at("2026-11-08T10:11:12.013Z"),
+        at("2026-11-09T00:00:00Z"),
+    )
+    .unwrap();
+    let variants = [
+        base.clone(),
+        base.clone()
+            .with_pipelines(&[user_pipeline.to_owned(), "second".to_owned()])
+            .unwrap()
+            .with_execution_id(Some(user_execution))
+            .unwrap(),
+        base.clone()
+            .looking_back(chrono::Duration::days(90))
+            .until_now(),
+    ];
+    let mut statements = 0;
+    for report in REPORTS {
+        for by in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
+            for st in sections(report.name, by) {
+                let file_strings = walk_bundled(st.sql);
+                for p in &variants {
+                    let q = st.query(p);
+                    statements += 1;
+                    assert!(!q.sql.contains("{{"), "{}: a marker left", st.name);
+                    let found = walk(&q.sql);
+                    assert_eq!(
+                        found.placeholders, found.in_where,
+                        "{}: a `?` outside a WHERE clause",
+                        st.name
+                    );
+                    assert_eq!(found.placeholders.len(), q.params.len(), "{}", st.name);
+                    let window: Vec<String> = Literal::ALL
+                        .iter()
+                        .map(|l| {
+                            p.literal(*l)
+                                .split('\'')
+                                .nth(1)
+                                .unwrap_or_default()
+                                .to_owned()
+                        })
+                        .collect();
+                    for s in &found.strings {
+                        assert!(
+                            !s.contains(user_pipeline) && !s.contains(user_execution),
+                            "{}: user text in a literal: {s:?}",
+                            st.name
+                        );
+                        assert!(
+                            file_strings.contains(s) || window.contains(s),
+                            "{}: a string literal from neither the file nor the window: {s:?}",
+                            st.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(statements >= 3 * 11, "{statements}");
+}
+
+/// The string literals of a bundled file, its markers standing for nothing.
+fn walk_bundled(sql: &str) -> Vec<String> {
+    let mut text = sql.to_owned();
+    for l in Literal::ALL {
+        text = text.replace(&format!("{{{{{}}}}}", l.name()), "NULL");
+    }
+    walk(&text).strings
 }

@@ -1,14 +1,14 @@
 -- name: dora
 -- description: DORA metrics per pipeline: deployments (succeeded executions) and deployments per day, change failure rate (FAILED / SUCCEEDED+FAILED), mean time to restore (from the FAILED execution that starts a failure streak to the next SUCCEEDED one, seconds) and median lead time (STARTED to SUCCEEDED, seconds).
--- bind: since_dt until_dt since until pipelines pipelines since until
+-- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            from_iso8601_timestamp(starttime) AS start_time
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp("timestamp") >= {{since}}
+      AND from_iso8601_timestamp("timestamp") < {{until}}
       AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
 ),
 executions AS (
@@ -31,7 +31,7 @@ ended AS (
 SELECT pipeline,
        count_if(outcome = 'SUCCEEDED') AS deployments,
        round(CAST(count_if(outcome = 'SUCCEEDED') AS double) * 86400
-             / date_diff('second', from_iso8601_timestamp(?), from_iso8601_timestamp(?)), 3) AS deployments_per_day,
+             / date_diff('second', {{since}}, {{until}}), 3) AS deployments_per_day,
        round(CAST(count_if(outcome = 'FAILED') AS double) / count(*), 4) AS change_failure_rate,
        round(avg(date_diff('second', ended_at, next_success_at)) FILTER (
              WHERE outcome = 'FAILED' AND coalesce(previous_outcome, '') <> 'FAILED'), 1) AS mttr_s,

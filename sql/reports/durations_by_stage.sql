@@ -1,13 +1,13 @@
 -- name: durations_by_stage
 -- description: Duration of succeeded stage runs per pipeline and stage, in seconds (first STARTED to the last terminal event of the stage in an execution, retries included).
--- bind: since_dt until_dt since until pipelines pipelines
+-- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, stage, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM stage_execution_state_change
-    WHERE dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp("timestamp") >= {{since}}
+      AND from_iso8601_timestamp("timestamp") < {{until}}
       AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
 ),
 runs AS (

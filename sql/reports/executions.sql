@@ -1,6 +1,6 @@
 -- name: executions
 -- description: The 50 latest executions in the window: outcome (or latest state while running), trigger, commit, start, end and duration in seconds.
--- bind: since_dt until_dt since until pipelines pipelines
+-- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
@@ -8,9 +8,9 @@ WITH events AS (
            executiontrigger.triggertype AS trigger_type,
            executiontrigger.commitid AS commit_id
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp("timestamp") >= {{since}}
+      AND from_iso8601_timestamp("timestamp") < {{until}}
       AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
 ),
 executions AS (

@@ -1,13 +1,13 @@
 -- name: flaky
 -- description: Actions that failed and then succeeded within the same execution, ranked by how often; time lost is from the first failed attempt's start to the succeeding attempt's start, in seconds.
--- bind: since_dt until_dt since until pipelines pipelines
+-- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM action_execution_state_change
-    WHERE dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp("timestamp") >= {{since}}
+      AND from_iso8601_timestamp("timestamp") < {{until}}
       AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
 ),
 attempts AS (

@@ -1,13 +1,13 @@
 -- name: stuck
--- description: Executions with a STARTED event before the cut-off (now minus --older-than) and no terminal event in the window; age in seconds.
--- bind: since_dt until_dt since until pipelines pipelines now stuck_before
+-- description: Executions with a STARTED event before the cut-off (now minus --older-than) and no terminal event since; the window reaches back --lookback (default 30d) or to --since if earlier, and ends now; age in seconds.
+-- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp("timestamp") >= {{since}}
+      AND from_iso8601_timestamp("timestamp") < {{until}}
       AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
 ),
 executions AS (
@@ -24,9 +24,9 @@ SELECT pipeline,
        to_iso8601(started_at) AS started,
        last_state,
        to_iso8601(last_event_at) AS last_event,
-       date_diff('second', started_at, from_iso8601_timestamp(?)) AS age_s
+       date_diff('second', started_at, {{now}}) AS age_s
 FROM executions
 WHERE started_at IS NOT NULL
   AND terminal_events = 0
-  AND started_at < from_iso8601_timestamp(?)
+  AND started_at < {{stuck_before}}
 ORDER BY started_at, pipeline, executionid

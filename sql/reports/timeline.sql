@@ -1,27 +1,31 @@
 -- name: timeline
 -- description: Action timeline of one execution (the given execution id, else the latest started execution in the window): each action attempt with start, end, duration in seconds and state.
--- bind: since_dt until_dt since until pipelines pipelines execution_id execution_id since_dt until_dt since until
+-- bind: pipelines pipelines execution_id execution_id
 WITH runs AS (
     SELECT pipeline, executionid, state, from_iso8601_timestamp("timestamp") AS ts
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp("timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp("timestamp") < from_iso8601_timestamp(?)
+    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp("timestamp") >= {{since}}
+      AND from_iso8601_timestamp("timestamp") < {{until}}
       AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
       AND (? = '' OR executionid = ?)
 ),
 target AS (
-    SELECT coalesce(max_by(executionid, ts) FILTER (WHERE state = 'STARTED'), max_by(executionid, ts)) AS executionid
+    -- The latest STARTED execution (else the one with the latest event); executions
+    -- started at the same millisecond: the greatest execution id.
+    SELECT executionid
     FROM runs
+    ORDER BY CASE WHEN state = 'STARTED' THEN 0 ELSE 1 END, ts DESC, executionid DESC
+    LIMIT 1
 ),
 events AS (
     SELECT DISTINCT a.eventid, a.pipeline, a.executionid, a.stage, a.action, a.actionexecutionid, a.state,
            from_iso8601_timestamp(a."timestamp") AS ts
     FROM action_execution_state_change a
     JOIN target t ON a.executionid = t.executionid
-    WHERE a.dt BETWEEN ? AND ?
-      AND from_iso8601_timestamp(a."timestamp") >= from_iso8601_timestamp(?)
-      AND from_iso8601_timestamp(a."timestamp") < from_iso8601_timestamp(?)
+    WHERE a.dt BETWEEN {{since_dt}} AND {{until_dt}}
+      AND from_iso8601_timestamp(a."timestamp") >= {{since}}
+      AND from_iso8601_timestamp(a."timestamp") < {{until}}
 ),
 attempts AS (
     SELECT pipeline, executionid, stage, action, actionexecutionid,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use serde_json::json;
 
-use crate::engine::athena::AthenaEngine;
+use crate::engine::athena::{AthenaEngine, MAX_REUSE};
 use crate::engine::local::LocalEngine;
 use crate::engine::{ColumnInfo, Kind, Query, QueryEngine, QueryOutput, ResultSet, Value};
 use crate::exit::{Exit, UsageError};
@@ -40,7 +40,9 @@ pub struct EngineArgs {
     /// Athena: stop a query that runs longer than this (90s, 10m).
     #[arg(long, value_name = "DURATION", global = true)]
     pub timeout: Option<String>,
-    /// Athena: reuse the results of an identical query up to this old (60m).
+    /// Athena: reuse the results of an identical query up to this old (60m; at most
+    /// 7d). Relative windows are anchored to the start of the minute (or --now), so
+    /// the same command within a minute sends the same query.
     #[arg(long, value_name = "DURATION", global = true)]
     pub reuse: Option<String>,
     /// No progress spinner.
@@ -97,6 +99,10 @@ pub struct WindowArgs {
     /// Only this pipeline (repeatable).
     #[arg(long = "pipeline", value_name = "NAME")]
     pub pipelines: Vec<String>,
+    /// The time relative windows and "now" are computed from (an RFC 3339 time or a
+    /// date); default: the start of the current minute.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 /// The canned reports.
@@ -138,6 +144,15 @@ pub struct ReportArgs {
     /// stuck: how long without a terminal event (30m, 24h, 2d).
     #[arg(long, default_value = "24h", value_name = "DURATION")]
     pub older_than: String,
+    /// stuck: how far back to look for open executions, whatever --since says
+    /// (default 30d); timeline --execution-id: how far back to search for an
+    /// execution that is not in the window (default 90d).
+    #[arg(long, value_name = "DURATION")]
+    pub lookback: Option<String>,
+    /// Print the statements exactly as they would be sent, with the values of
+    /// their `?` placeholders, instead of running them (json: machine-readable).
+    #[arg(long)]
+    pub print_sql: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -269,12 +284,7 @@ async fn athena(args: &EngineArgs, settings: &crate::config::Settings) -> Result
         .map(|t| usage_duration("--timeout", t))
         .transpose()?
         .and_then(|d| d.to_std().ok());
-    let reuse = args
-        .reuse
-        .as_deref()
-        .map(|t| usage_duration("--reuse", t))
-        .transpose()?
-        .and_then(|d| d.to_std().ok());
+    let reuse = reuse(args)?;
     let spinner = if args.quiet || !io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
     } else {
@@ -308,6 +318,33 @@ async fn athena(args: &EngineArgs, settings: &crate::config::Settings) -> Result
         spinner,
         _demo_dir: None,
     })
+}
+
+/// `--reuse`, within what Athena accepts.
+fn reuse(args: &EngineArgs) -> Result<Option<StdDuration>> {
+    let Some(text) = args.reuse.as_deref() else {
+        return Ok(None);
+    };
+    let age = usage_duration("--reuse", text)?
+        .to_std()
+        .map_err(|_| UsageError(format!("--reuse: {text:?} is negative")))?;
+    if age > MAX_REUSE || age.is_zero() {
+        return Err(UsageError(format!(
+            "--reuse: {text:?} is out of range: Athena reuses results from 1 minute up to 7 days (10080m)"
+        ))
+        .into());
+    }
+    Ok(Some(age))
+}
+
+/// The time a report is computed for: `--now`, else the start of the current minute
+/// (see [`reports::anchor`]).
+fn now(window: &WindowArgs) -> Result<DateTime<Utc>> {
+    let clock = Utc::now();
+    match &window.now {
+        Some(t) => Ok(parse_instant(t, clock).map_err(|e| UsageError(format!("--now: {e}")))?),
+        None => Ok(reports::anchor(clock)),
+    }
 }
 
 fn params(window: &WindowArgs, now: DateTime<Utc>) -> Result<ReportParams> {
@@ -411,8 +448,8 @@ fn metadata(
     }
     if let Some(p) = p {
         m["window"] = json!({
-            "since": p.value(reports::Bind::Since),
-            "until": p.value(reports::Bind::Until),
+            "since": p.since_iso(),
+            "until": p.until_iso(),
         });
     }
     m
@@ -449,33 +486,70 @@ pub fn list(out: &mut dyn Write) -> Result<Exit> {
 
 /// `cplogs report NAME`
 pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
-    let now = Utc::now();
+    let now = now(&args.window)?;
     let mut p = params(&args.window, now)?;
     let older = usage_duration("--older-than", &args.older_than)?;
+    let lookback = args
+        .lookback
+        .as_deref()
+        .map(|t| usage_duration("--lookback", t))
+        .transpose()?;
     p = p
         .with_execution_id(args.execution_id.as_deref())
         .map_err(|e| UsageError(e.to_string()))?
         .with_older_than(older);
+    if args.name == ReportName::Stuck {
+        // Stuck executions started long ago: look back whatever --since says.
+        p = p
+            .looking_back(lookback.unwrap_or(STUCK_LOOKBACK))
+            .until_now();
+    }
     let name = clap::ValueEnum::to_possible_value(&args.name)
         .map(|v| v.get_name().to_owned())
         .unwrap_or_default();
     let statements = reports::sections(&name, args.by);
+    if args.print_sql {
+        return print_sql(&name, &statements, &p, args.format);
+    }
     let rt = super::runtime()?;
-    let outputs = rt.block_on(async {
+    let (engine, outputs, p) = rt.block_on(async {
         let selected = select(&args.engine, file).await?;
-        let mut outputs = Vec::new();
-        for s in &statements {
-            let out = selected
-                .engine
-                .run(&s.query(&p))
-                .await
-                .with_context(|| format!("report {name} (sql/reports/{}.sql)", s.name))?;
-            outputs.push(out);
+        let mut outputs = run_all(&selected.engine, &name, &statements, &p).await?;
+        let mut p = p;
+        // An execution id that is not in the window is searched for further back.
+        if args.name == ReportName::Timeline
+            && p.execution_id().is_some()
+            && outputs[0].result.rows.is_empty()
+        {
+            let wider = p
+                .clone()
+                .looking_back(lookback.unwrap_or(TIMELINE_LOOKBACK));
+            if wider.since() < p.since() {
+                p = wider;
+                outputs = run_all(&selected.engine, &name, &statements, &p).await?;
+            }
         }
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), outputs))
+        anyhow::Ok((selected.engine.name(), outputs, p))
     })?;
-    let (engine, outputs) = outputs;
+    let refs: Vec<&QueryOutput> = outputs.iter().collect();
+    if args.name == ReportName::Timeline && outputs[0].result.rows.is_empty() {
+        stats_line(engine, &refs);
+        match p.execution_id() {
+            Some(id) => eprintln!(
+                "timeline: no action events of execution {id} between {} and {} \
+                 (--lookback widens the search)",
+                p.since_iso(),
+                p.until_iso()
+            ),
+            None => eprintln!(
+                "timeline: no execution between {} and {}",
+                p.since_iso(),
+                p.until_iso()
+            ),
+        }
+        return Ok(Exit::NoData);
+    }
     let mut results: Vec<ResultSet> = outputs.iter().map(|o| o.result.clone()).collect();
     if args.name == ReportName::Timeline && args.format == Format::Table {
         let r = &results[0];
@@ -494,12 +568,76 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
             result: r,
         })
         .collect();
-    let refs: Vec<&QueryOutput> = outputs.iter().collect();
     let meta = metadata(engine, Some(&name), Some(&p), &refs);
     let mut out = io::BufWriter::new(io::stdout().lock());
     output::write(&mut out, args.format, &sections, &meta, terminal_width())?;
     out.flush()?;
     stats_line(engine, &refs);
+    Ok(Exit::Success)
+}
+
+/// How far back `stuck` looks for open executions by default.
+const STUCK_LOOKBACK: Duration = Duration::days(30);
+/// How far back `timeline --execution-id` searches by default.
+const TIMELINE_LOOKBACK: Duration = Duration::days(90);
+
+async fn run_all(
+    engine: &Engine,
+    report: &str,
+    statements: &[reports::Statement],
+    p: &ReportParams,
+) -> Result<Vec<QueryOutput>> {
+    let mut outputs = Vec::new();
+    for s in statements {
+        let out = engine
+            .run(&s.query(p))
+            .await
+            .with_context(|| format!("report {report} (sql/reports/{}.sql)", s.name))?;
+        outputs.push(out);
+    }
+    Ok(outputs)
+}
+
+/// `--print-sql`: each statement exactly as it is sent, with its `?` values.
+fn print_sql(
+    report: &str,
+    statements: &[reports::Statement],
+    p: &ReportParams,
+    format: Format,
+) -> Result<Exit> {
+    let queries: Vec<(&str, Query)> = statements
+        .iter()
+        .map(|s| (s.name.as_str(), s.query(p)))
+        .collect();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    if matches!(format, Format::Json | Format::Ndjson) {
+        let doc = json!({
+            "report": report,
+            "window": {"since": p.since_iso(), "until": p.until_iso()},
+            "statements": queries.iter().map(|(name, q)| json!({
+                "name": name, "sql": q.sql, "params": q.params,
+            })).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{doc}")?;
+    } else {
+        for (name, q) in &queries {
+            writeln!(out, "-- sql/reports/{name}.sql as sent")?;
+            writeln!(out, "{};", q.sql.trim_end())?;
+            if !q.params.is_empty() {
+                writeln!(out, "-- the values of its ? placeholders, in order:")?;
+                for (i, v) in q.params.iter().enumerate() {
+                    writeln!(
+                        out,
+                        "--   {}: {}",
+                        i + 1,
+                        crate::engine::athena::string_literal(v)
+                    )?;
+                }
+            }
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
     Ok(Exit::Success)
 }
 
@@ -584,6 +722,8 @@ pub fn query(args: QueryArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         }
         (None, None) => return Err(UsageError("give the SQL or --file FILE".into()).into()),
     };
+    // Before any engine or AWS call: ad-hoc SQL only reads.
+    crate::engine::readonly::check(&sql).map_err(|e| UsageError(e.to_string()))?;
     let rt = super::runtime()?;
     let (engine, out) = rt.block_on(async {
         let selected = select(&args.engine, file).await?;
@@ -619,7 +759,7 @@ pub fn query(args: QueryArgs, file: Option<&ConfigFile>) -> Result<Exit> {
 
 /// `cplogs audit`: exit 0 within thresholds, 3 on a breach, 4 without data.
 pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
-    let now = Utc::now();
+    let now = now(&args.window)?;
     let p = params(&args.window, now)?;
     if args.max_failure_rate.is_none() && args.max_p95.is_none() {
         return Err(UsageError(

@@ -72,6 +72,10 @@ impl std::fmt::Debug for AthenaEngine {
 
 /// A string value as a Trino string literal: the only form Athena's execution
 /// parameters take for text. Quotes are doubled, so the value stays one literal.
+/// The longest result reuse Athena accepts (`MaxAgeInMinutes`: 7 days).
+pub const MAX_REUSE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Quotes `value` as an Athena execution parameter of type varchar.
 pub fn string_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
@@ -342,6 +346,8 @@ impl AthenaEngine {
         cancel: impl Future<Output = ()>,
     ) -> Result<QueryOutput, EngineError> {
         let started = Instant::now();
+        // Ad-hoc SQL only reads: refused here too, before any call, whatever the caller.
+        super::readonly::check(&query.sql).map_err(|e| EngineError::Invalid(e.to_string()))?;
         let id = self.start(query).await?;
         let waited = tokio::select! {
             r = self.wait(&id, started) => r,
@@ -637,6 +643,106 @@ mod tests {
         assert!(matches!(err, EngineError::Interrupted), "{err}");
         assert_eq!(stop.num_calls(), 1);
         assert!(poll.num_calls() >= 2);
+    }
+
+    #[cfg(feature = "local")]
+    #[tokio::test]
+    async fn the_same_command_within_a_minute_sends_the_same_request() {
+        use crate::reports::{ReportParams, anchor, statement};
+        use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionInput;
+        use chrono::{DateTime, Utc};
+
+        let seen: Arc<Mutex<Vec<StartQueryExecutionInput>>> = Arc::default();
+        let record = Arc::clone(&seen);
+        let start = mock!(Client::start_query_execution)
+            .match_requests(move |req| {
+                record.lock().unwrap().push(req.clone());
+                true
+            })
+            .sequence()
+            .output(|| {
+                StartQueryExecutionOutput::builder()
+                    .query_execution_id("q-1")
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let poll = mock!(Client::get_query_execution)
+            .sequence()
+            .output(|| execution(QueryExecutionState::Succeeded, None))
+            .repeatedly()
+            .build();
+        let results = mock!(Client::get_query_results)
+            .sequence()
+            .output(|| page(true, 0, 1, None))
+            .repeatedly()
+            .build();
+        let client = mock_client!(
+            aws_sdk_athena,
+            RuleMode::MatchAny,
+            [&start, &poll, &results]
+        );
+        let engine = AthenaEngine::new(client, "logs_db", "cplogs")
+            .output_location(Some("s3://results/cplogs/".into()))
+            .reuse(Some(Duration::from_secs(3600)))
+            .backoff(fast());
+        // `cplogs report failures --since 7d --pipeline api`, run at three clock times.
+        for clock in [
+            "2026-11-20T12:00:05.123Z",
+            "2026-11-20T12:00:59.999Z",
+            "2026-11-20T12:01:00.001Z",
+        ] {
+            let clock: DateTime<Utc> = clock.parse().unwrap();
+            let now = anchor(clock);
+            let p = ReportParams::new(now - chrono::Duration::days(7), now, now)
+                .and_then(|p| p.with_pipelines(&["api".into()]))
+                .unwrap();
+            engine.run(&statement("failures").query(&p)).await.unwrap();
+        }
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 3);
+        // The SDK's idempotency token aside, the requests of one minute are equal.
+        let without_token = |i: &StartQueryExecutionInput| {
+            let mut i = i.clone();
+            i.client_request_token = None;
+            i
+        };
+        assert_eq!(without_token(&seen[0]), without_token(&seen[1]));
+        assert_eq!(
+            seen[0]
+                .result_reuse_configuration()
+                .and_then(|r| r.result_reuse_by_age_configuration())
+                .and_then(|r| r.max_age_in_minutes()),
+            Some(60)
+        );
+        assert_eq!(seen[0].execution_parameters(), ["',api,'", "',api,'"]);
+        let sql = seen[0].query_string().unwrap_or_default();
+        assert!(
+            sql.contains("from_iso8601_timestamp('2026-11-20T12:00:00.000Z')"),
+            "{sql}"
+        );
+        // The next minute is another window, another query.
+        assert_ne!(seen[1].query_string(), seen[2].query_string());
+    }
+
+    #[tokio::test]
+    async fn statements_that_write_never_reach_athena() {
+        let seen = Arc::default();
+        let start = start_rule(Arc::clone(&seen));
+        let client = mock_client!(aws_sdk_athena, RuleMode::MatchAny, [&start]);
+        let engine = AthenaEngine::new(client, "db", "wg").backoff(fast());
+        for sql in [
+            "DROP TABLE pipeline_execution_state_change",
+            "CREATE TABLE x AS SELECT 1",
+            "INSERT INTO t SELECT 1",
+            "UNLOAD (SELECT 1) TO 's3://b/x/' WITH (format = 'JSON')",
+            "MSCK REPAIR TABLE t",
+            "SELECT 1; DROP TABLE t",
+        ] {
+            let err = engine.run(&Query::new(sql)).await.unwrap_err();
+            assert!(matches!(err, EngineError::Invalid(_)), "{sql}: {err}");
+        }
+        assert_eq!(start.num_calls(), 0);
     }
 
     #[test]

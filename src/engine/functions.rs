@@ -303,6 +303,26 @@ impl AggregateUDFImpl for ApproxPercentile {
     }
 }
 
+/// The 1-based nearest rank `ceil(p * n)`, at least 1, with `p` read as the decimal
+/// it was written as: in binary floating point 0.07 × 100 is 7.000000000000001, whose
+/// ceiling would pick the 8th value instead of the 7th.
+fn nearest_rank(p: f64, n: usize) -> usize {
+    // The shortest decimal that reads back as `p` ("0.07"), as an exact fraction.
+    let text = format!("{p}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let exact = (frac.len() <= 18)
+        .then(|| {
+            let den = 10u128.pow(frac.len() as u32);
+            let num = format!("{int}{frac}").parse::<u128>().ok()?;
+            let scaled = num.checked_mul(n as u128)?;
+            usize::try_from(scaled.div_ceil(den)).ok()
+        })
+        .flatten();
+    exact
+        .unwrap_or_else(|| (p * n as f64).ceil() as usize)
+        .clamp(1, n.max(1))
+}
+
 #[derive(Debug)]
 struct PercentileAccumulator {
     values: Vec<f64>,
@@ -341,7 +361,7 @@ impl Accumulator for PercentileAccumulator {
             Some(p) if !self.values.is_empty() => {
                 self.values.sort_by(f64::total_cmp);
                 let n = self.values.len();
-                let rank = ((p * n as f64).ceil() as usize).clamp(1, n);
+                let rank = nearest_rank(p, n);
                 Some(self.values[rank - 1])
             }
             _ => None,
@@ -600,6 +620,25 @@ mod tests {
         assert!(parse_iso8601("yesterday").is_none());
         let ms = ts("2026-11-01T10:00:00Z").timestamp_millis();
         assert_eq!(format_iso8601(ms).unwrap(), "2026-11-01T10:00:00.000Z");
+    }
+
+    #[test]
+    fn nearest_rank_reads_p_as_written() {
+        assert_eq!(nearest_rank(0.07, 100), 7);
+        assert_eq!(nearest_rank(0.5, 4), 2);
+        assert_eq!(nearest_rank(0.5, 5), 3);
+        assert_eq!(nearest_rank(0.9, 10), 9);
+        assert_eq!(nearest_rank(0.95, 20), 19);
+        assert_eq!(nearest_rank(0.95, 21), 20);
+        assert_eq!(nearest_rank(0.0, 5), 1);
+        assert_eq!(nearest_rank(1.0, 5), 5);
+        assert_eq!(nearest_rank(0.5, 1), 1);
+        assert_eq!(nearest_rank(1e-30, 10), 1);
+        for n in 1..2_000 {
+            for (p, k) in [(0.5, 50), (0.9, 90), (0.95, 95), (0.07, 7), (0.29, 29)] {
+                assert_eq!(nearest_rank(p, n), (n * k).div_ceil(100).max(1), "{p} {n}");
+            }
+        }
     }
 
     #[test]

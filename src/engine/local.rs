@@ -108,6 +108,10 @@ impl LocalEngine {
         }
         let root = std::path::absolute(root).map_err(setup)?;
         let config = SessionConfig::new()
+            // Trino (Athena) puts NULLs last under ASC and DESC alike; DataFusion's
+            // default puts them first under DESC. Engine-wide, so no ORDER BY of a
+            // new report can differ between the two engines.
+            .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .with_information_schema(true)
             // Fewer, larger partitions: the data is many small gzip files.
             .with_collect_statistics(false);

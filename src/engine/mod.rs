@@ -11,6 +11,7 @@ pub mod athena;
 pub mod functions;
 #[cfg(feature = "local")]
 pub mod local;
+pub mod readonly;
 
 /// A statement and the values of its `?` placeholders, in order.
 ///
