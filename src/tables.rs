@@ -1,8 +1,13 @@
 //! `cplogs tables`: the three Glue tables managed through the Glue API from the one
 //! schema (`crate::glue::table_input`): create (idempotent, changes an existing table
 //! only on request), show, diff and drop.
+//!
+//! The schema has two variants, registered partitions and date partition projection;
+//! a table is compared with the one it declares (its `projection.enabled`) unless the
+//! caller picks one, so the template's tables, which always carry the projection
+//! parameters with `projection.enabled` "true" or "false", match either way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::{
@@ -58,8 +63,37 @@ fn compare_columns(out: &mut Vec<Difference>, kind: &str, want: &[Column], have:
     }
 }
 
+/// Table parameter that switches partition projection on.
+pub const PROJECTION_ENABLED: &str = "projection.enabled";
+
+/// Whether a table parameter belongs to partition projection: Athena reads these only
+/// when `projection.enabled` is true.
+pub fn is_projection_parameter(key: &str) -> bool {
+    key.starts_with("projection.") || key == "storage.location.template"
+}
+
+/// Whether these table parameters switch partition projection on: `projection.enabled`
+/// is "true" in any case (Athena's reading); absent or anything else is off.
+pub fn projection_enabled(parameters: Option<&HashMap<String, String>>) -> bool {
+    parameters
+        .and_then(|p| p.get(PROJECTION_ENABLED))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The schema variant a table in Glue declares: `true` for date partition projection,
+/// `false` for registered partitions.
+pub fn declared_projection(table: &GlueTable) -> bool {
+    projection_enabled(table.parameters())
+}
+
 /// The differences between the schema's `TableInput` and the table Glue has: columns,
 /// partition keys, SerDe, formats, location and the table parameters cplogs sets.
+///
+/// `projection.enabled` is compared by meaning (absent is "false"; see
+/// [`projection_enabled`]), so a table with projection on compared with the
+/// non-projection variant, or the reverse, differs in it. When projection is off on
+/// both sides the other projection parameters are inert and not compared: a table that
+/// carries them disabled, as the template writes it, equals the non-projection variant.
 pub fn diff(expected: &TableInput, actual: &GlueTable) -> Vec<Difference> {
     let mut out = Vec::new();
     let empty = StorageDescriptor::builder().build();
@@ -116,23 +150,78 @@ pub fn diff(expected: &TableInput, actual: &GlueTable) -> Vec<Difference> {
         &opt(want_sd.output_format()),
         &opt(have_sd.output_format()),
     );
-    let have_params = actual.parameters();
-    for (k, v) in expected.parameters().into_iter().flatten() {
-        let actual = have_params
-            .and_then(|p| p.get(k))
-            .map_or("(missing)", String::as_str);
-        push(&mut out, format!("parameter {k}"), v, actual);
+    compare_parameters(&mut out, expected.parameters(), actual.parameters());
+    out
+}
+
+/// The parameters in key order, so the differences come out the same way every run.
+fn sorted(p: Option<&HashMap<String, String>>) -> BTreeMap<&String, &String> {
+    p.into_iter().flatten().collect()
+}
+
+fn compare_parameters(
+    out: &mut Vec<Difference>,
+    want: Option<&HashMap<String, String>>,
+    have: Option<&HashMap<String, String>>,
+) {
+    let (want_on, have_on) = (projection_enabled(want), projection_enabled(have));
+    let value = |p: Option<&HashMap<String, String>>, k: &str, none: &str| {
+        p.and_then(|p| p.get(k))
+            .map_or(none.to_owned(), Clone::clone)
+    };
+    // By meaning, not text: "TRUE" is on and a missing flag is off, as Athena reads it.
+    if want_on != have_on {
+        out.push(Difference {
+            what: format!("parameter {PROJECTION_ENABLED}"),
+            expected: value(want, PROJECTION_ENABLED, "(absent)"),
+            actual: value(have, PROJECTION_ENABLED, "(missing)"),
+        });
     }
-    // Projection settings the schema variant does not have would change how Athena
-    // finds partitions, so they count too.
-    let expected_params = expected.parameters();
-    for (k, v) in have_params.into_iter().flatten() {
-        let ours = k.starts_with("projection.") || k == "storage.location.template";
-        if ours && expected_params.is_none_or(|p| !p.contains_key(k)) {
-            push(&mut out, format!("parameter {k}"), "(absent)", v);
+    let inert =
+        |k: &str| k == PROJECTION_ENABLED || (!want_on && !have_on && is_projection_parameter(k));
+    for (k, v) in sorted(want) {
+        if !inert(k) {
+            push(
+                out,
+                format!("parameter {k}"),
+                v,
+                &value(have, k, "(missing)"),
+            );
         }
     }
-    out
+    // Projection settings the schema variant does not have would change how Athena
+    // finds partitions, so they count too; other extra parameters (set by Glue,
+    // the template or a user) are left to their owners.
+    for (k, v) in sorted(have) {
+        let extra = want.is_none_or(|p| !p.contains_key(k));
+        if !inert(k) && is_projection_parameter(k) && extra {
+            push(out, format!("parameter {k}"), "(absent)", v);
+        }
+    }
+}
+
+/// The parameters `create --update` gives a table: the existing ones overlaid with the
+/// schema variant's (`input`), so parameters the template or anyone else set stay.
+/// Without projection, a `projection.enabled` the table has becomes "false" (the
+/// non-projection variant has none to overlay); the other projection parameters stay,
+/// inert.
+pub fn updated_parameters(
+    input: &TableInput,
+    existing: &GlueTable,
+    projection: bool,
+) -> HashMap<String, String> {
+    let mut params = existing.parameters().cloned().unwrap_or_default();
+    params.extend(
+        input
+            .parameters()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    if !projection && let Some(enabled) = params.get_mut(PROJECTION_ENABLED) {
+        "false".clone_into(enabled);
+    }
+    params
 }
 
 /// What `create` did with one table.
@@ -156,6 +245,9 @@ pub struct CreateResult {
     pub table: String,
     /// What happened.
     pub outcome: Outcome,
+    /// The schema variant it was compared with or created as (date partition
+    /// projection when true).
+    pub projection: bool,
     /// How it differed from the schema (before an update).
     pub differences: Vec<Difference>,
 }
@@ -210,19 +302,26 @@ async fn ensure_database(glue: &Client, database: &str) -> Result<bool, GlueCall
 /// Creates the database if missing and each table if missing; an existing table that
 /// differs from the schema is updated only when `update` is set. Returns whether the
 /// database was created, and one result per table.
+///
+/// `projection` picks the schema variant; `None` means the one an existing table
+/// declares ([`declared_projection`]) and registered partitions for a new table. An
+/// update keeps the table's other parameters ([`updated_parameters`]).
 pub async fn create(
     glue: &Client,
     database: &str,
     bucket: &str,
-    projection: bool,
+    projection: Option<bool>,
     update: bool,
 ) -> Result<(bool, Vec<CreateResult>), GlueCallError> {
     let created_db = ensure_database(glue, database).await?;
     let mut results = Vec::new();
     for table in Table::ALL {
-        let input = crate::glue::table_input(table, bucket, projection)
+        let existing = get(glue, database, table).await?;
+        let variant =
+            projection.unwrap_or_else(|| existing.as_ref().is_some_and(declared_projection));
+        let input = crate::glue::table_input(table, bucket, variant)
             .map_err(|e| GlueCallError::local("TableInput", database, table.name(), e))?;
-        let result = match get(glue, database, table).await? {
+        let (outcome, differences) = match existing {
             None => {
                 glue.create_table()
                     .database_name(database)
@@ -230,17 +329,16 @@ pub async fn create(
                     .send()
                     .await
                     .map_err(|e| GlueCallError::new("CreateTable", database, table.name(), &e))?;
-                CreateResult {
-                    table: table.name().to_owned(),
-                    outcome: Outcome::Created,
-                    differences: vec![],
-                }
+                (Outcome::Created, vec![])
             }
             Some(existing) => {
                 let differences = diff(&input, &existing);
                 let outcome = if differences.is_empty() {
                     Outcome::Unchanged
                 } else if update {
+                    let params = updated_parameters(&input, &existing, variant);
+                    let mut input = input;
+                    input.parameters = Some(params);
                     glue.update_table()
                         .database_name(database)
                         .table_input(input)
@@ -253,14 +351,15 @@ pub async fn create(
                 } else {
                     Outcome::Differs
                 };
-                CreateResult {
-                    table: table.name().to_owned(),
-                    outcome,
-                    differences,
-                }
+                (outcome, differences)
             }
         };
-        results.push(result);
+        results.push(CreateResult {
+            table: table.name().to_owned(),
+            outcome,
+            projection: variant,
+            differences,
+        });
     }
     Ok((created_db, results))
 }

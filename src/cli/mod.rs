@@ -168,23 +168,28 @@ pub struct TablesArgs {
 #[derive(Debug, Subcommand)]
 pub enum TablesAction {
     /// Create the database if missing and each missing table; report tables that
-    /// differ from the schema (exit 1) and change them only with --update.
+    /// differ from the schema (exit 1) and change them only with --update. Without
+    /// --projection or --no-projection a new table uses registered partitions and an
+    /// existing one is compared with (and kept in) the variant it declares.
     Create {
-        /// Use date partition projection on dt instead of registered partitions.
-        #[arg(long)]
-        projection: bool,
-        /// Update tables that differ from the schema.
+        /// Which schema variant (clap shows the flags' own help).
+        #[command(flatten)]
+        variant: VariantArgs,
+        /// Update tables that differ from the schema (keeping parameters the schema
+        /// does not set).
         #[arg(long)]
         update: bool,
     },
     /// Show the tables as Glue has them.
     Show,
     /// List column, partition key, SerDe and location differences from the schema
-    /// (exit 1 when there are any).
+    /// (exit 1 when there are any). Each table is compared with the variant it
+    /// declares (its projection.enabled) unless --projection or --no-projection
+    /// picks one.
     Diff {
-        /// Compare with the projection variant of the schema.
-        #[arg(long)]
-        projection: bool,
+        /// Which schema variant to compare with (clap shows the flags' own help).
+        #[command(flatten)]
+        variant: VariantArgs,
     },
     /// Delete the three tables (not the database, not the data). Requires --yes.
     Drop {
@@ -192,6 +197,30 @@ pub enum TablesAction {
         #[arg(long)]
         yes: bool,
     },
+}
+
+/// The schema variant of `tables create` and `tables diff`: date partition projection
+/// or registered partitions, or (neither flag) what each existing table declares.
+#[derive(Debug, Args)]
+pub struct VariantArgs {
+    /// Use date partition projection on dt instead of registered partitions.
+    #[arg(long, conflicts_with = "no_projection")]
+    pub projection: bool,
+    /// Use registered partitions (no partition projection).
+    #[arg(long)]
+    pub no_projection: bool,
+}
+
+impl VariantArgs {
+    /// `Some(true)` for --projection, `Some(false)` for --no-projection, `None` for
+    /// neither (each table's own variant).
+    pub fn projection(&self) -> Option<bool> {
+        match (self.projection, self.no_projection) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// Where the data and tables are, and how to reach AWS.

@@ -10,7 +10,7 @@ use super::{SummaryFormat, TablesAction, TablesArgs, runtime, sdk_config};
 use crate::aws::glue_client;
 use crate::exit::{Exit, UsageError};
 use crate::schema::Table;
-use crate::tables::{Outcome, create, diff, drop_tables, get};
+use crate::tables::{Outcome, create, declared_projection, diff, drop_tables, get};
 
 fn grid(header: &[&str]) -> Grid {
     let mut g = Grid::new();
@@ -40,9 +40,9 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
         let glue = glue_client(&config);
         let db = args.aws.database();
         match args.action {
-            TablesAction::Create { projection, update } => {
+            TablesAction::Create { variant, update } => {
                 let bucket = args.aws.bucket()?;
-                let (created_db, results) = create(&glue, db, bucket, projection, update).await?;
+                let (created_db, results) = create(&glue, db, bucket, variant.projection(), update).await?;
                 if created_db {
                     eprintln!("created database {db}");
                 }
@@ -76,11 +76,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                         .map(|sd| sd.columns().iter().map(|c| json!({"name": c.name(), "type": c.r#type()})).collect())
                         .unwrap_or_default();
                     let keys: Vec<&str> = found.as_ref().map(|f| f.partition_keys().iter().map(|c| c.name()).collect()).unwrap_or_default();
-                    let projection = found
-                        .as_ref()
-                        .and_then(|f| f.parameters())
-                        .and_then(|p| p.get("projection.enabled"))
-                        .is_some_and(|v| v == "true");
+                    let projection = found.as_ref().is_some_and(declared_projection);
                     let location = sd.and_then(|s| s.location()).unwrap_or("(missing table)");
                     g.add_row(vec![
                         t.name().to_owned(),
@@ -95,13 +91,16 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                 print(args.format, &json!(rows), g)?;
                 Ok(Exit::Success)
             }
-            TablesAction::Diff { projection } => {
+            TablesAction::Diff { variant } => {
                 let bucket = args.aws.bucket()?;
                 let mut g = grid(&["table", "what", "schema", "Glue"]);
                 let mut rows = Vec::new();
                 for t in Table::ALL {
+                    let found = get(&glue, db, t).await?;
+                    // The variant asked for, else the one the table declares.
+                    let projection = variant.projection().unwrap_or_else(|| found.as_ref().is_some_and(declared_projection));
                     let input = crate::glue::table_input(t, bucket, projection)?;
-                    let diffs = match get(&glue, db, t).await? {
+                    let diffs = match found {
                         Some(found) => diff(&input, &found),
                         None => vec![crate::tables::Difference {
                             what: "table".into(),
@@ -112,7 +111,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                     for d in &diffs {
                         g.add_row(vec![t.name().to_owned(), d.what.clone(), d.expected.clone(), d.actual.clone()]);
                     }
-                    rows.push(json!({"table": t.name(), "differences": diffs}));
+                    rows.push(json!({"table": t.name(), "projection": projection, "differences": diffs}));
                 }
                 let any = rows.iter().any(|r| r["differences"].as_array().is_some_and(|a| !a.is_empty()));
                 print(args.format, &json!(rows), g)?;
