@@ -583,6 +583,19 @@ async fn only_the_window_partitions_are_read() {
         .join("pipeline_execution_state_change/dt=2026-09-01");
     std::fs::create_dir_all(&bad).unwrap();
     std::fs::write(bad.join("broken.gz"), b"not gzip at all").unwrap();
+    // Files Athena skips (in progress, markers, Finder litter) in a window folder:
+    // never read.
+    let inside = dir
+        .path()
+        .join("pipeline_execution_state_change/dt=2026-11-03");
+    for name in [
+        ".cplogs-partial.json.gz.tmp",
+        "_SUCCESS",
+        ".DS_Store",
+        "_tmp.gz",
+    ] {
+        std::fs::write(inside.join(name), b"\x1f\x8b truncated, not data").unwrap();
+    }
     let e = LocalEngine::open(dir.path()).await.unwrap();
 
     let p = ReportParams::new(

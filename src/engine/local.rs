@@ -42,6 +42,9 @@ use super::{
 use crate::arrow::{file_schema, partition_field};
 use crate::schema::{Column, ColumnType, PARTITION_KEY, Table};
 
+/// The file names a table reads: any that does not start with `.` or `_`.
+const DATA_FILE_GLOB: &str = "[!._]*";
+
 /// Schema that holds the raw listing tables behind the views.
 const RAW_SCHEMA: &str = "raw";
 
@@ -150,7 +153,11 @@ async fn raw_table(
         return Ok(Arc::new(EmptyTable::new(Arc::new(Schema::new(fields)))));
     }
     let dir_text = format!("{}/", dir.display());
-    let url = ListingTableUrl::parse(&dir_text).map_err(setup)?;
+    // Names starting with `.` or `_` are not data (files in progress, `_SUCCESS`,
+    // `.DS_Store`): Athena and Hive skip them, and so does this engine.
+    let url = ListingTableUrl::parse(&dir_text)
+        .and_then(|u| u.with_glob(DATA_FILE_GLOB))
+        .map_err(setup)?;
     let format = JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP);
     // Any file name: Firehose writes `<stream>-…-<uuid>.gz`, cplogs `….json.gz`.
     let options = ListingOptions::new(Arc::new(format))
