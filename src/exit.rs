@@ -44,9 +44,20 @@ impl From<Exit> for ExitCode {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Whether `err` is stdout (or stderr) closed by the reader, as `cplogs … | head`
+/// does: not a failure of cplogs, so it ends quietly with success.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The exit for an error that reached the top of the CLI.
 pub fn for_error(err: &anyhow::Error) -> Exit {
-    if err.downcast_ref::<UsageError>().is_some() {
+    if is_broken_pipe(err) {
+        Exit::Success
+    } else if err.downcast_ref::<UsageError>().is_some() {
         Exit::Usage
     } else if matches!(
         err.downcast_ref::<crate::engine::EngineError>(),
@@ -84,5 +95,11 @@ mod tests {
         assert_eq!(for_error(&anyhow::anyhow!("disk full")), Exit::Failure);
         let stopped = anyhow::Error::new(crate::engine::EngineError::Interrupted).context("report");
         assert_eq!(for_error(&stopped), Exit::Interrupted);
+        let closed = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing the report");
+        assert!(is_broken_pipe(&closed));
+        assert_eq!(for_error(&closed), Exit::Success);
+        let other = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(for_error(&other), Exit::Failure);
     }
 }

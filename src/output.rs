@@ -1,6 +1,7 @@
 //! Query results written into any `impl Write`: a terminal table, CSV, TSV, JSON,
 //! JSON lines or Markdown. Data only; stats go to stderr elsewhere.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use comfy_table::{ContentArrangement, Table as Grid, presets};
@@ -48,6 +49,32 @@ pub fn text(v: &Value) -> String {
     }
 }
 
+/// `text` made safe for a terminal or a Markdown page: control characters (escape
+/// sequences could recolour, move or retitle the user's terminal) and the Unicode
+/// bidirectional controls (which reorder what is shown) become visible escapes such as
+/// `\x1b` and `\u{202e}`. A line break stays one when `keep_newlines` is set.
+pub fn printable(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !(keep_newlines && c == '\n'))
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn json_value(v: &Value) -> Json {
     match v {
         Value::Null => Json::Null,
@@ -88,7 +115,7 @@ pub fn write(
                     } else {
                         ""
                     };
-                    writeln!(out, "{heading}{}", s.name)?;
+                    writeln!(out, "{heading}{}", printable(s.name, false))?;
                     if format == Format::Markdown {
                         writeln!(out)?;
                     }
@@ -160,12 +187,11 @@ fn grid(
     let mut g = Grid::new();
     let markdown = format == Format::Markdown;
     // Markdown cells cannot hold a bare `|` or a line break.
-    let cell = |v: &Value| {
-        let t = text(v);
+    let cell = |t: &str| {
         if markdown {
-            t.replace('|', "\\|").replace('\n', " ")
+            printable(t, false).replace('|', "\\|")
         } else {
-            t
+            printable(t, true).into_owned()
         }
     };
     if markdown {
@@ -177,7 +203,7 @@ fn grid(
             g.set_width(w);
         }
     }
-    g.set_header(result.columns.iter().map(|c| c.name.clone()));
+    g.set_header(result.columns.iter().map(|c| cell(&c.name)));
     for (i, c) in result.columns.iter().enumerate() {
         if matches!(c.kind, Kind::Int | Kind::Float)
             && let Some(col) = g.column_mut(i)
@@ -186,7 +212,7 @@ fn grid(
         }
     }
     for r in &result.rows {
-        g.add_row(r.iter().map(cell));
+        g.add_row(r.iter().map(|v| cell(&text(v))));
     }
     writeln!(out, "{g}")?;
     if result.rows.is_empty() && !markdown {
@@ -199,11 +225,21 @@ fn delimited(out: &mut dyn Write, delimiter: u8, result: &ResultSet) -> io::Resu
     let mut w = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .from_writer(out);
-    w.write_record(result.columns.iter().map(|c| c.name.as_str()))?;
+    w.write_record(result.columns.iter().map(|c| c.name.as_str()))
+        .map_err(io_error)?;
     for r in &result.rows {
-        w.write_record(r.iter().map(text))?;
+        w.write_record(r.iter().map(text)).map_err(io_error)?;
     }
     w.flush()
+}
+
+/// The I/O error under a CSV error, kept as it is (a closed pipe stays a closed pipe:
+/// csv's own conversion turns every error into `ErrorKind::Other`).
+fn io_error(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +324,48 @@ mod tests {
     }
 
     #[test]
+    fn terminals_get_escapes_and_data_formats_the_data() {
+        let hostile = "\u{1b}]0;owned\u{7}\u{1b}[2J\rx\u{202e}gnp.exe\u{9b}1m\tend\nnext";
+        let r = ResultSet {
+            columns: vec![ColumnInfo {
+                name: "msg\u{1b}[31m".into(),
+                kind: Kind::Text,
+            }],
+            rows: vec![vec![Value::Text(hostile.into())]],
+        };
+        let out = |format| {
+            let mut out = Vec::new();
+            let s = [Section {
+                name: "x",
+                result: &r,
+            }];
+            write(&mut out, format, &s, &json!({}), None).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        for format in [Format::Table, Format::Markdown] {
+            let text = out(format);
+            assert!(
+                !text.chars().any(
+                    |c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c)
+                ),
+                "{format:?}: {text:?}"
+            );
+            assert!(text.contains("\\x1b]0;owned\\x07"), "{text}");
+            assert!(text.contains("\\u{202e}gnp.exe\\u{9b}1m\\tend"), "{text}");
+            assert!(text.contains("msg\\x1b[31m"), "{text}");
+        }
+        // A table keeps a line break as one; a Markdown row cannot.
+        assert!(out(Format::Markdown).contains("end\\nnext"));
+        assert!(out(Format::Table).contains("next"));
+        // CSV and JSON carry the data exactly.
+        let csv = out(Format::Csv);
+        assert!(csv.contains(hostile), "{csv:?}");
+        let doc: Json = serde_json::from_str(&out(Format::Json)).unwrap();
+        assert_eq!(doc["results"][0]["rows"][0]["msg\u{1b}[31m"], hostile);
+        assert_eq!(printable("plain ü 漢字", false), "plain ü 漢字");
+    }
+
+    #[test]
     fn empty_results_say_so() {
         let r = ResultSet {
             columns: sample().columns,
@@ -306,5 +384,27 @@ mod tests {
         )
         .unwrap();
         assert!(String::from_utf8(out).unwrap().contains("(no rows)"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// No text reaches a terminal with a control character (a line break
+            /// aside, where kept) or a bidirectional control in it.
+            #[test]
+            fn printable_text_has_no_controls(text in any::<String>(), keep in any::<bool>()) {
+                let out = printable(&text, keep);
+                let unsafe_char = |c: char| {
+                    (c.is_control() && !(keep && c == '\n'))
+                        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+                };
+                let clean = !out.chars().any(unsafe_char);
+                prop_assert!(clean, "{:?} -> {:?}", text, out);
+            }
+        }
     }
 }

@@ -638,4 +638,31 @@ mod tests {
                 .is_ok()
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Whatever a user types, a name is either a valid CodePipeline name
+            /// (which cannot hold a quote, a comma or a control character) or refused.
+            #[test]
+            fn names_and_ids_are_valid_or_refused(text in prop_oneof![any::<String>(), "[A-Za-z0-9.@_',;\\- -]{0,120}"]) {
+                let p = ReportParams::new(
+                    at("2026-11-01T00:00:00Z"),
+                    at("2026-11-08T00:00:00Z"),
+                    at("2026-11-08T00:00:00Z"),
+                ).unwrap();
+                if let Ok(p) = p.clone().with_pipelines(std::slice::from_ref(&text)) {
+                    prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b".@-_".contains(&b)));
+                    prop_assert_eq!(p.value(Bind::Pipelines), format!(",{text},"));
+                }
+                if p.with_execution_id(Some(&text)).is_ok() {
+                    prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                }
+            }
+        }
+    }
 }

@@ -1,47 +1,82 @@
 //! `--since` / `--until` values: a duration back from now (`7d`, `12h`, `30m`), a
-//! date (`2026-11-01`, midnight UTC) or an RFC 3339 instant.
+//! date (`2026-11-01`, midnight UTC) or an RFC 3339 instant; and durations such as
+//! `--older-than 24h`. Every value is range-checked here, so no flag can carry a time
+//! that the tables cannot hold or that overflows date arithmetic.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 /// Why a window bound cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0:?} is not a time: use a duration back from now (7d, 12h, 30m), a date (2026-11-01) or an RFC 3339 time"
-)]
-pub struct WindowError(pub String);
+pub enum WindowError {
+    /// Not a time in any accepted form.
+    #[error(
+        "{0:?} is not a time: use a duration back from now (7d, 12h, 30m), a date (2026-11-01) or an RFC 3339 time"
+    )]
+    NotATime(String),
+    /// A time outside what the tables hold.
+    #[error("{0:?} is out of range: times must lie between 1970-01-01 and 9999-12-31 (UTC)")]
+    OutOfRange(String),
+}
 
-/// Parses a duration: a count and a unit, `30s`, `30m`, `12h`, `7d` or `1w`.
+/// The longest duration any flag takes: 100 years.
+pub const MAX_DURATION: Duration = Duration::days(36_500);
+
+/// The earliest time a window can start: the tables' first day.
+pub fn earliest() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+/// The end of the last day the tables can hold (`dt=9999-12-31`).
+pub fn latest() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(10_000, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Parses a duration: a count and a unit, `30s`, `30m`, `12h`, `7d` or `1w`, from 0
+/// up to [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
     let unit = t.chars().last()?;
-    let n: i64 = t[..t.len() - unit.len_utf8()].parse().ok()?;
-    if !(0..=36_500 * 24 * 60 * 60).contains(&n) {
+    let digits = &t[..t.len() - unit.len_utf8()];
+    // Digits only: no sign, no exponent, no spaces, no `+`.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some(match unit {
-        'w' => Duration::weeks(n),
-        'd' => Duration::days(n),
-        'h' => Duration::hours(n),
-        'm' => Duration::minutes(n),
-        's' => Duration::seconds(n),
+    let n: i64 = digits.parse().ok()?;
+    let unit_seconds: i64 = match unit {
+        'w' => 7 * 86_400,
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
         _ => return None,
-    })
+    };
+    let d = Duration::try_seconds(n.checked_mul(unit_seconds)?)?;
+    (d <= MAX_DURATION).then_some(d)
 }
 
-/// Parses a window bound relative to `now`.
+/// Parses a window bound relative to `now`; the result lies between 1970-01-01 and the
+/// end of 9999-12-31.
 pub fn parse_instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, WindowError> {
     let t = text.trim();
-    let err = || WindowError(text.to_owned());
-    if t.ends_with(['d', 'h', 'm', 'w', 's']) && !t.contains('-') {
-        let back = parse_duration(t).ok_or_else(err)?;
-        return now.checked_sub_signed(back).ok_or_else(err);
+    let not_a_time = || WindowError::NotATime(text.to_owned());
+    let at = if t.ends_with(['d', 'h', 'm', 'w', 's']) && !t.contains('-') {
+        let back = parse_duration(t).ok_or_else(not_a_time)?;
+        now.checked_sub_signed(back)
+            .ok_or_else(|| WindowError::OutOfRange(text.to_owned()))?
+    } else if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        day.and_time(chrono::NaiveTime::MIN).and_utc()
+    } else {
+        DateTime::parse_from_rfc3339(t)
+            .map(|d| d.with_timezone(&Utc))
+            .map_err(|_| not_a_time())?
+    };
+    if at < earliest() || at >= latest() {
+        return Err(WindowError::OutOfRange(text.to_owned()));
     }
-    if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
-    }
-    DateTime::parse_from_rfc3339(t)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| err())
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -71,13 +106,86 @@ mod tests {
             "",
             "d",
             "-1d",
+            "+1d",
             "7x",
             "7 days",
             "2026-13-01",
             "yesterday",
             "1e3d",
         ] {
-            assert!(at(bad).is_err(), "{bad}");
+            assert!(matches!(at(bad), Err(WindowError::NotATime(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_are_errors_not_panics() {
+        let now = DateTime::parse_from_rfc3339("2026-11-23T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_duration("36500d"), Some(MAX_DURATION));
+        for bad in [
+            "36501d",
+            "3153600000d",
+            "9223372036854775807s",
+            "99999999999999999999999d",
+            "5300w",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        for bad in [
+            "+262142-12-31",
+            "-262143-01-01",
+            "0001-01-01",
+            "1969-12-31",
+            "10000-01-01",
+            "1969-12-31T23:59:59Z",
+            "0000-01-01T00:30:00+01:00",
+            "60000d",
+        ] {
+            assert!(parse_instant(bad, now).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_instant("36500d", now),
+            Err(WindowError::OutOfRange("36500d".into()))
+        );
+        assert!(parse_instant("9999-12-31T23:00:00-00:30", now).is_ok());
+        assert!(parse_instant("9999-12-31T23:30:00-01:00", now).is_err());
+        assert!(parse_instant("1970-01-01", now).is_ok());
+        assert!(parse_instant("9999-12-31", now).is_ok());
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Random text, and text shaped like the values the parsers take, with huge
+        /// and signed numbers, odd units and far dates.
+        fn values() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[+-]?[0-9]{1,25}[smhdwyx ]?",
+                "[+-]?[0-9]{1,7}-[0-9]{1,3}-[0-9]{1,3}",
+                "[+-]?[0-9]{1,7}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn a_duration_is_in_range_or_refused(text in values()) {
+                if let Some(d) = parse_duration(&text) {
+                    prop_assert!(d >= Duration::zero() && d <= MAX_DURATION, "{text}: {d}");
+                }
+            }
+
+            #[test]
+            fn an_instant_is_in_range_or_refused(text in values(), secs in 0i64..253_402_300_799) {
+                let now = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+                if let Ok(t) = parse_instant(&text, now) {
+                    prop_assert!(t >= earliest() && t < latest(), "{text}: {t}");
+                }
+            }
         }
     }
 }

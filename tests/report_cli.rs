@@ -550,3 +550,57 @@ fn athena_is_never_called_for_statements_that_write_or_absurd_reuse() {
         "a refused command connected to AWS"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let dir = demo().to_str().unwrap();
+    // Outputs much larger than a pipe's buffer, read a little, then closed (`| head`),
+    // stdout alone and stdout with stderr (`2>&1 | head`); ten times each, since the
+    // outcome used to depend on timing.
+    let commands: [Vec<&str>; 2] = [
+        vec![
+            "query",
+            "SELECT * FROM action_execution_state_change",
+            "--format",
+            "csv",
+            "--local",
+            dir,
+        ],
+        vec![
+            "report",
+            "durations",
+            "--by",
+            "action",
+            "--local",
+            dir,
+            "--since",
+            "2026-11-11",
+        ],
+    ];
+    for args in &commands {
+        for round in 0..10 {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
+            cmd.args(args)
+                .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            let mut child = cmd.spawn().unwrap();
+            let mut stdout = child.stdout.take().unwrap();
+            let mut first = [0u8; 64];
+            stdout.read_exact(&mut first).unwrap();
+            drop(stdout);
+            let mut stderr = child.stderr.take().unwrap();
+            let mut err = String::new();
+            if round % 2 == 1 {
+                drop(stderr);
+            } else {
+                stderr.read_to_string(&mut err).unwrap();
+            }
+            let status = child.wait().unwrap();
+            assert_eq!(status.code(), Some(0), "{args:?} round {round}: {err}");
+            assert!(!err.contains("error") && !err.contains("panicked"), "{err}");
+        }
+    }
+}

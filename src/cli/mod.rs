@@ -14,6 +14,15 @@ use crate::demo::{DemoConfig, generate};
 use crate::exit::{Exit, UsageError, for_error};
 use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
 
+/// `eprintln!` that never panics: stderr may be a pipe its reader closed
+/// (`cplogs … 2>&1 | head`), and a message that cannot be shown is not worth a crash.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod repair;
 pub mod report;
 mod tables;
@@ -376,8 +385,10 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(exit) => exit.into(),
+        // The reader went away (`| head`): nothing more to say, and nobody to say it to.
+        Err(err) if crate::exit::is_broken_pipe(&err) => for_error(&err).into(),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            note!("error: {err:#}");
             for_error(&err).into()
         }
     }
@@ -408,6 +419,28 @@ pub fn run(cli: Cli) -> Result<Exit> {
 }
 
 fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
+    // Both end up inside ARNs: only what AWS itself allows there.
+    if args.account != "*"
+        && !(args.account.len() == 12 && args.account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(UsageError(format!(
+            "--account {:?} is not an AWS account id (12 digits)",
+            args.account
+        ))
+        .into());
+    }
+    if args.partition.is_empty()
+        || !args
+            .partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
+    {
+        return Err(UsageError(format!(
+            "--partition {:?} is not an AWS partition (aws, aws-cn, aws-us-gov, …)",
+            args.partition
+        ))
+        .into());
+    }
     let mut flags = args.aws.flags();
     flags.workgroup = args.workgroup.clone();
     flags.output_location = args.output_location.clone();
@@ -463,8 +496,8 @@ fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
             }
             writeln!(out, "{grid}")?;
             match &settings.file {
-                Some(p) => eprintln!("config file: {}", p.display()),
-                None => eprintln!(
+                Some(p) => note!("config file: {}", p.display()),
+                None => note!(
                     "config file: none ({} not found)",
                     crate::config::default_path()
                         .map_or_else(|| "no config directory".into(), |p| p.display().to_string())
@@ -517,10 +550,10 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
         Some((out, writer.finish()?))
     };
     for r in report.rejected.iter().take(MAX_SHOWN_REJECTIONS) {
-        eprintln!("rejected: {r}");
+        note!("rejected: {r}");
     }
     if report.rejected.len() > MAX_SHOWN_REJECTIONS {
-        eprintln!(
+        note!(
             "rejected: … and {} more",
             report.rejected.len() - MAX_SHOWN_REJECTIONS
         );
@@ -533,14 +566,14 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
         ),
         None => " to stdout".to_owned(),
     };
-    eprintln!(
+    note!(
         "ingested {} event(s){where_to}, {} rejected, in {:.2?}",
         report.written,
         report.rejected.len(),
         started.elapsed()
     );
     if !report.rejected.is_empty() && !args.skip_invalid {
-        eprintln!(
+        note!(
             "error: {} event(s) were rejected (use --skip-invalid to exit 0 anyway)",
             report.rejected.len()
         );
@@ -560,6 +593,16 @@ fn demo(args: DemoArgs) -> Result<Exit> {
         ),
         None => Utc::now(),
     };
+    // The whole history must fit in the days the tables hold (1970 … 9999).
+    let first = end.checked_sub_signed(chrono::Duration::days(i64::from(args.days)));
+    if first.is_none_or(|f| f < crate::window::earliest()) || end >= crate::window::latest() {
+        return Err(UsageError(format!(
+            "--end {}: {} days ending then do not fit between 1970-01-01 and 9999-12-31",
+            end.date_naive(),
+            args.days
+        ))
+        .into());
+    }
     let config = DemoConfig {
         pipelines: args.pipelines as usize,
         days: args.days,
@@ -576,7 +619,7 @@ fn demo(args: DemoArgs) -> Result<Exit> {
     bar.finish_and_clear();
     let written = writer.finish()?;
     let secs = started.elapsed().as_secs_f64();
-    eprintln!(
+    note!(
         "demo: {} pipelines, {} days, {} executions: {} events ({} duplicate deliveries, {} late) \
          in {} files under {} in {:.2}s ({:.0} events/s)",
         config.pipelines,

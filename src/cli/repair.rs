@@ -77,10 +77,10 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
     let errors: usize = results.iter().map(|r| r.errors.len()).sum();
     for r in &results {
         for e in &r.errors {
-            eprintln!("error: {}: {e}", r.table);
+            note!("error: {}: {e}", r.table);
         }
     }
-    eprintln!(
+    note!(
         "repair-partitions: {} table(s){} in {:.2?}, {errors} error(s)",
         results.len(),
         if args.dry_run {

@@ -209,6 +209,9 @@ struct Selected {
 }
 
 async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected> {
+    // Checked whatever the engine, so a bad value is never silently ignored.
+    timeout(args)?;
+    reuse(args)?;
     if args.demo {
         let dir = tempfile::Builder::new()
             .prefix("cplogs-demo-")
@@ -218,7 +221,7 @@ async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected
         let mut writer = crate::ingest::PartitionWriter::new(dir.path(), 1);
         let summary = crate::demo::generate(&config, &mut writer, |_| {})?;
         writer.finish()?;
-        eprintln!(
+        note!(
             "demo: {} events of {} pipelines over {} days in {}",
             summary.events,
             config.pipelines,
@@ -278,12 +281,7 @@ async fn athena(args: &EngineArgs, settings: &crate::config::Settings) -> Result
         ))
         .into());
     }
-    let timeout = args
-        .timeout
-        .as_deref()
-        .map(|t| usage_duration("--timeout", t))
-        .transpose()?
-        .and_then(|d| d.to_std().ok());
+    let timeout = timeout(args)?;
     let reuse = reuse(args)?;
     let spinner = if args.quiet || !io::stderr().is_terminal() {
         indicatif::ProgressBar::hidden()
@@ -318,6 +316,26 @@ async fn athena(args: &EngineArgs, settings: &crate::config::Settings) -> Result
         spinner,
         _demo_dir: None,
     })
+}
+
+/// The longest `--timeout`: a query that needs more than a day is a mistake.
+const MAX_TIMEOUT: StdDuration = StdDuration::from_secs(24 * 60 * 60);
+
+/// `--timeout`, from one second to a day.
+fn timeout(args: &EngineArgs) -> Result<Option<StdDuration>> {
+    let Some(text) = args.timeout.as_deref() else {
+        return Ok(None);
+    };
+    let t = usage_duration("--timeout", text)?
+        .to_std()
+        .unwrap_or_default();
+    if t < StdDuration::from_secs(1) || t > MAX_TIMEOUT {
+        return Err(UsageError(format!(
+            "--timeout: {text:?} is out of range: from 1s to 24h"
+        ))
+        .into());
+    }
+    Ok(Some(t))
 }
 
 /// `--reuse`, within what Athena accepts.
@@ -363,7 +381,7 @@ fn params(window: &WindowArgs, now: DateTime<Utc>) -> Result<ReportParams> {
 fn usage_duration(flag: &str, text: &str) -> Result<Duration> {
     parse_duration(text).ok_or_else(|| {
         UsageError(format!(
-            "{flag}: {text:?} is not a duration (90s, 30m, 24h, 2d, 1w)"
+            "{flag}: {text:?} is not a duration of at most 100 years (90s, 30m, 24h, 2d, 1w)"
         ))
         .into()
     })
@@ -381,14 +399,14 @@ fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
     let elapsed: StdDuration = outputs.iter().map(|o| o.stats.elapsed).sum();
     let files: usize = outputs.iter().map(|o| o.stats.files.len()).sum();
     if engine == "athena" {
-        eprintln!(
+        note!(
             "{rows} row(s) in {:.2}s, {} scanned, about ${:.4} at $5 per TB (athena engine)",
             elapsed.as_secs_f64(),
             human_bytes(bytes),
             cost_usd(bytes),
         );
     } else {
-        eprintln!(
+        note!(
             "{rows} row(s) in {:.2}s, {} read from {files} file(s) ({engine} engine)",
             elapsed.as_secs_f64(),
             human_bytes(bytes),
@@ -536,13 +554,13 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     if args.name == ReportName::Timeline && outputs[0].result.rows.is_empty() {
         stats_line(engine, &refs);
         match p.execution_id() {
-            Some(id) => eprintln!(
+            Some(id) => note!(
                 "timeline: no action events of execution {id} between {} and {} \
                  (--lookback widens the search)",
                 p.since_iso(),
                 p.until_iso()
             ),
-            None => eprintln!(
+            None => note!(
                 "timeline: no execution between {} and {}",
                 p.since_iso(),
                 p.until_iso()
@@ -556,7 +574,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         if let (Some(Value::Text(p)), Some(Value::Text(x))) =
             (r.get(0, "pipeline"), r.get(0, "execution_id"))
         {
-            eprintln!("pipeline {p}, execution {x}");
+            note!("pipeline {p}, execution {x}");
         }
         results[0] = with_gantt(&without(r, &["pipeline", "execution_id"]), 24);
     }
@@ -802,11 +820,11 @@ pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     );
     stats_line(engine, &[&failures, &durations]);
     if failures.result.rows.is_empty() && durations.result.rows.is_empty() {
-        eprintln!("audit: no executions ended in the window");
+        note!("audit: no executions ended in the window");
         return Ok(Exit::NoData);
     }
     if breaches.rows.is_empty() {
-        eprintln!(
+        note!(
             "audit: all {} pipeline(s) within the thresholds",
             failures.result.rows.len()
         );
@@ -825,7 +843,7 @@ pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         terminal_width(),
     )?;
     w.flush()?;
-    eprintln!("audit: {} threshold breach(es)", breaches.rows.len());
+    note!("audit: {} threshold breach(es)", breaches.rows.len());
     Ok(Exit::Breach)
 }
 

@@ -44,7 +44,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                 let bucket = args.aws.bucket()?;
                 let (created_db, results) = create(&glue, db, bucket, variant.projection(), update).await?;
                 if created_db {
-                    eprintln!("created database {db}");
+                    note!("created database {db}");
                 }
                 let mut g = grid(&["table", "outcome", "differences"]);
                 for r in &results {
@@ -61,7 +61,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                 }
                 print(args.format, &json!({"database": db, "database_created": created_db, "tables": results}), g)?;
                 if results.iter().any(|r| r.outcome == Outcome::Differs) {
-                    eprintln!("error: some tables differ from the schema; `cplogs tables create --update` changes them");
+                    note!("error: some tables differ from the schema; `cplogs tables create --update` changes them");
                     return Ok(Exit::Failure);
                 }
                 Ok(Exit::Success)
@@ -119,7 +119,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
             }
             TablesAction::Drop { .. } => {
                 let dropped = drop_tables(&glue, db).await?;
-                eprintln!("dropped {} table(s) from {db}; the data in S3 is untouched", dropped.len());
+                note!("dropped {} table(s) from {db}; the data in S3 is untouched", dropped.len());
                 print(args.format, &json!({"dropped": dropped}), {
                     let mut g = grid(&["dropped"]);
                     for d in &dropped {
