@@ -5,7 +5,7 @@
 //! reported partition by partition (exit 1), and a second run adds exactly the rest.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -338,13 +338,14 @@ async fn throttling_and_server_errors_are_retried() {
     let o = repair(&endpoint, &bucket, &database);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let p = plan.lock().unwrap();
-    assert!(
-        p.faults.values().all(VecDeque::is_empty),
-        "unused faults: {p:?}"
-    );
-    assert_eq!(p.injected, 8);
-    drop(p);
+    {
+        let p = plan.lock().unwrap();
+        assert!(
+            p.faults.values().all(VecDeque::is_empty),
+            "unused faults: {p:?}"
+        );
+        assert_eq!(p.injected, 8);
+    }
     let report: Value = serde_json::from_slice(&o.stdout).unwrap();
     for t in report.as_array().unwrap() {
         assert_eq!(t["added"], 5, "{t}");
