@@ -1,10 +1,10 @@
 //! The `cplogs` command line: clap arguments, validated into a command, run, and
 //! mapped to an exit code in one place (`crate::exit`).
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::demo::{DemoConfig, generate};
 use crate::exit::{Exit, UsageError, for_error};
-use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
+use crate::ingest::{
+    IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_reader, remove_stale_temp_files,
+};
 
 mod repair;
 pub mod report;
@@ -477,6 +479,10 @@ fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
 
 const MAX_SHOWN_REJECTIONS: usize = 20;
 
+/// Temporary files of an ingest untouched for this long belong to no running ingest
+/// (a writer keeps one only while it compresses one buffer) and are removed.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
 fn ingest(args: IngestArgs) -> Result<Exit> {
     let started = Instant::now();
     let mut report = IngestReport::default();
@@ -484,21 +490,16 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
     if stdin_count > 1 {
         return Err(UsageError("`-` (stdin) can be given only once".into()).into());
     }
+    // Inputs are read a chunk at a time: memory does not grow with their size.
     let mut read_all = |sink: &mut dyn RecordSink| -> Result<()> {
         for path in &args.inputs {
-            let (name, bytes) = if path.as_os_str() == "-" {
-                let mut buf = Vec::new();
-                io::stdin()
-                    .lock()
-                    .read_to_end(&mut buf)
-                    .context("reading stdin")?;
-                ("<stdin>".to_owned(), buf)
+            if path.as_os_str() == "-" {
+                ingest_reader("<stdin>", io::stdin().lock(), sink, &mut report)?;
             } else {
-                let bytes = std::fs::read(path)
+                let file = std::fs::File::open(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                (path.display().to_string(), bytes)
-            };
-            ingest_bytes(&name, &bytes, sink, &mut report)?;
+                ingest_reader(&path.display().to_string(), file, sink, &mut report)?;
+            }
         }
         Ok(())
     };
@@ -512,17 +513,36 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
             .out
             .as_ref()
             .context("--out DIR or --print is required")?;
+        let stale = remove_stale_temp_files(out, STALE_TEMP_AGE)?;
+        if !stale.is_empty() {
+            eprintln!(
+                "removed {} temporary file(s) left by an earlier, interrupted ingest",
+                stale.len()
+            );
+        }
         let mut writer = PartitionWriter::new(out, 6);
-        read_all(&mut writer)?;
+        if let Err(e) = read_all(&mut writer).and_then(|()| Ok(writer.flush()?)) {
+            // What completed is complete (and nothing else is visible): say so, since
+            // a re-run of the same input completes the rest without doubling reports.
+            let done = writer.summary();
+            eprintln!(
+                "ingest stopped: {} record(s) are in {} complete file(s) under {}; \
+                 nothing else was written",
+                done.records,
+                done.files.len(),
+                out.display()
+            );
+            return Err(e);
+        }
         Some((out, writer.finish()?))
     };
-    for r in report.rejected.iter().take(MAX_SHOWN_REJECTIONS) {
+    for r in report.rejections.iter().take(MAX_SHOWN_REJECTIONS) {
         eprintln!("rejected: {r}");
     }
-    if report.rejected.len() > MAX_SHOWN_REJECTIONS {
+    if report.rejected > MAX_SHOWN_REJECTIONS as u64 {
         eprintln!(
             "rejected: … and {} more",
-            report.rejected.len() - MAX_SHOWN_REJECTIONS
+            report.rejected - MAX_SHOWN_REJECTIONS as u64
         );
     }
     let where_to = match &files {
@@ -536,13 +556,13 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
     eprintln!(
         "ingested {} event(s){where_to}, {} rejected, in {:.2?}",
         report.written,
-        report.rejected.len(),
+        report.rejected,
         started.elapsed()
     );
-    if !report.rejected.is_empty() && !args.skip_invalid {
+    if report.rejected > 0 && !args.skip_invalid {
         eprintln!(
             "error: {} event(s) were rejected (use --skip-invalid to exit 0 anyway)",
-            report.rejected.len()
+            report.rejected
         );
         return Ok(Exit::Failure);
     }
