@@ -10,10 +10,11 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use crate::demo::{DemoConfig, generate};
+use crate::demo::{DemoConfig, EventLines, generate, generate_events};
 use crate::exit::{Exit, UsageError, for_error};
 use crate::ingest::{
-    IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_reader, remove_stale_temp_files,
+    DEFAULT_FILE_BYTES, IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_reader,
+    remove_stale_temp_files,
 };
 
 mod repair;
@@ -309,14 +310,28 @@ pub struct IngestArgs {
     /// Exit 0 even when some events were rejected (they are still reported).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Memory for records waiting to be written, in MiB: the fullest partitions are
+    /// written out as files when it is used up (more memory, fewer and larger files).
+    #[arg(long, value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub buffer_mb: u32,
 }
 
 /// `cplogs demo`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory to write `<table>/dt=YYYY-MM-DD/*.json.gz` under.
-    #[arg(long, short, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(
+        long,
+        short,
+        value_name = "DIR",
+        required_unless_present = "print_events"
+    )]
+    pub out: Option<PathBuf>,
+    /// Write the events themselves (EventBridge JSON lines, in arrival order) to stdout
+    /// instead of files: input for `cplogs ingest`.
+    #[arg(long, conflicts_with = "out")]
+    pub print_events: bool,
     /// Number of pipelines.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub pipelines: u32,
@@ -520,7 +535,9 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
                 stale.len()
             );
         }
-        let mut writer = PartitionWriter::new(out, 6);
+        let budget = usize::try_from(args.buffer_mb)?.saturating_mul(1 << 20);
+        let file_bytes = DEFAULT_FILE_BYTES.min(budget);
+        let mut writer = PartitionWriter::with_limits(out, 6, budget, file_bytes);
         if let Err(e) = read_all(&mut writer).and_then(|()| Ok(writer.flush()?)) {
             // What completed is complete (and nothing else is visible): say so, since
             // a re-run of the same input completes the rest without doubling reports.
@@ -588,7 +605,23 @@ fn demo(args: DemoArgs) -> Result<Exit> {
         end,
     };
     let started = Instant::now();
-    let mut writer = PartitionWriter::new(&args.out, 1);
+    let Some(out) = args.out.as_ref().filter(|_| !args.print_events) else {
+        let mut sink = EventLines::new(io::BufWriter::new(io::stdout().lock()));
+        let summary = generate_events(&config, &mut sink, |_| {})?;
+        sink.finish()?;
+        eprintln!(
+            "demo: {} pipelines, {} days, {} executions: {} events ({} duplicate deliveries) \
+             to stdout in {:.2}s",
+            config.pipelines,
+            config.days,
+            summary.executions,
+            summary.events,
+            summary.duplicates,
+            started.elapsed().as_secs_f64(),
+        );
+        return Ok(Exit::Success);
+    };
+    let mut writer = PartitionWriter::new(out, 1);
     let bar = progress_bar(u64::from(args.days));
     let summary = generate(&config, &mut writer, |done| {
         bar.set_position(u64::from(done))
@@ -606,7 +639,7 @@ fn demo(args: DemoArgs) -> Result<Exit> {
         summary.duplicates,
         summary.late,
         written.files.len(),
-        args.out.display(),
+        out.display(),
         secs,
         summary.events as f64 / secs.max(1e-9),
     );
