@@ -15,7 +15,7 @@ use flate2::write::GzEncoder;
 
 /// An I/O failure while writing records (the input's own faults are [`Rejection`]s).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}")]
 pub struct WriteError {
     /// The file or folder involved.
     pub path: PathBuf,
@@ -363,7 +363,7 @@ impl IngestReport {
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// Reading an input failed.
-    #[error("cannot read {source_name}: {error}")]
+    #[error("cannot read {source_name}")]
     Read {
         /// The input's name.
         source_name: String,
