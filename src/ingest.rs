@@ -418,3 +418,134 @@ pub fn ingest_bytes(
 ) -> Result<(), IngestError> {
     ingest_reader(source, input, sink, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::time::{Duration, SystemTime};
+
+    use flate2::read::MultiGzDecoder;
+
+    use super::*;
+    use crate::layout::Dt;
+    use crate::schema::Table;
+
+    fn routed(i: usize) -> Routed {
+        let day =
+            chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(i as u64);
+        Routed {
+            table: Table::ALL[i % 3],
+            dt: Dt::from(day),
+        }
+    }
+
+    /// Every file under `root`: (partition folder, file name, its lines).
+    fn files(root: &Path) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        for table in Table::ALL {
+            let Ok(days) = fs::read_dir(root.join(table.name())) else {
+                continue;
+            };
+            for day in days {
+                let day = day.unwrap().path();
+                for file in fs::read_dir(&day).unwrap() {
+                    let path = file.unwrap().path();
+                    let mut text = String::new();
+                    MultiGzDecoder::new(fs::File::open(&path).unwrap())
+                        .read_to_string(&mut text)
+                        .unwrap();
+                    out.push((
+                        format!(
+                            "{}/{}",
+                            table.name(),
+                            day.file_name().unwrap().to_string_lossy()
+                        ),
+                        path.file_name().unwrap().to_string_lossy().into_owned(),
+                        text.lines().map(str::to_owned).collect(),
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn buffers_stay_within_the_budget_and_every_record_lands_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let budget = 64 * 1024;
+        let mut w = PartitionWriter::with_limits(dir.path(), 1, budget, 16 * 1024);
+        let mut expected = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for n in 0..4000 {
+            // 50 partitions, visited in a scattered order.
+            let r = routed((n * 7) % 50);
+            let line = format!("{{\"n\":{n},\"pad\":\"{}\"}}", "x".repeat(n % 200));
+            w.write(r, format!("{line}\n").as_bytes()).unwrap();
+            assert!(
+                w.buffered_bytes() <= budget,
+                "{} after {n}",
+                w.buffered_bytes()
+            );
+            expected
+                .entry(format!("{}/{}", r.table.name(), r.dt.partition_dir()))
+                .or_default()
+                .push(line);
+        }
+        let summary = w.finish().unwrap();
+        assert_eq!(summary.records, 4000);
+        let files = files(dir.path());
+        assert_eq!(files.len(), summary.files.len());
+        let mut got = std::collections::BTreeMap::<String, Vec<String>>::new();
+        let mut per_partition = std::collections::BTreeMap::<String, usize>::new();
+        for (partition, name, lines) in files {
+            assert!(
+                name.starts_with("cplogs-") && name.ends_with(".json.gz"),
+                "{name}"
+            );
+            *per_partition.entry(partition.clone()).or_default() += 1;
+            got.entry(partition).or_default().extend(lines);
+        }
+        for lines in got.values_mut() {
+            lines.sort();
+        }
+        for lines in expected.values_mut() {
+            lines.sort();
+        }
+        assert_eq!(got, expected);
+        assert!(
+            per_partition.values().all(|n| *n > 1),
+            "a small budget gives a partition several files: {per_partition:?}"
+        );
+    }
+
+    #[test]
+    fn only_stale_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = routed(1);
+        let partition = dir.path().join(partition_prefix(r.table, r.dt));
+        fs::create_dir_all(&partition).unwrap();
+        let make = |name: &str, age: Duration| {
+            let path = partition.join(name);
+            fs::write(&path, b"x").unwrap();
+            let f = fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(SystemTime::now() - age).unwrap();
+            path
+        };
+        let hour = Duration::from_secs(3600);
+        let stale = make(".cplogs-2026-01-01-00-00-00-a.json.gz.tmp", 2 * hour);
+        let fresh = make(".cplogs-2026-01-01-00-00-00-b.json.gz.tmp", Duration::ZERO);
+        let others = [
+            make(".other-writer.tmp", 2 * hour),
+            make("cplogs-2026-01-01-00-00-00-c.json.gz", 2 * hour),
+            make("_SUCCESS", 2 * hour),
+        ];
+        let removed = remove_stale_temp_files(dir.path(), hour).unwrap();
+        assert_eq!(removed, [stale.clone()]);
+        assert!(!stale.exists() && fresh.exists());
+        assert!(others.iter().all(|p| p.exists()));
+        assert!(
+            remove_stale_temp_files(&dir.path().join("none"), hour)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
