@@ -539,7 +539,7 @@ mod tests {
             make("_SUCCESS", 2 * hour),
         ];
         let removed = remove_stale_temp_files(dir.path(), hour).unwrap();
-        assert_eq!(removed, [stale.clone()]);
+        assert_eq!(removed, std::slice::from_ref(&stale));
         assert!(!stale.exists() && fresh.exists());
         assert!(others.iter().all(|p| p.exists()));
         assert!(

@@ -336,7 +336,11 @@ fn sigkill_mid_run_leaves_only_complete_files_and_a_rerun_completes_them() {
         "{err}"
     );
     let rerun = tree(&out);
-    assert_eq!(rerun.hidden, [fresh.clone()], "only the fresh one is left");
+    assert_eq!(
+        rerun.hidden,
+        std::slice::from_ref(&fresh),
+        "only the fresh one is left"
+    );
     std::fs::remove_file(&fresh).unwrap();
     assert!(rerun.ids.is_superset(&crashed.ids));
 
