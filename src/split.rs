@@ -402,6 +402,8 @@ struct Splitter {
     capture: Capture,
     /// Start line of the top-level value being read.
     value_line: usize,
+    /// Line where the last top-level value (or array element) ended.
+    last_end_line: usize,
 }
 
 /// What processing a chunk asks for next.
@@ -428,6 +430,7 @@ impl Splitter {
             done: false,
             capture: Capture::default(),
             value_line: 1,
+            last_end_line: 0,
         }
     }
 
@@ -636,6 +639,7 @@ impl Splitter {
         if depth != usize::from(self.in_array) || !self.capture.active {
             return Ok(());
         }
+        self.last_end_line = self.line;
         let capture = std::mem::take(&mut self.capture);
         if capture.too_large {
             on_piece(
@@ -702,9 +706,14 @@ impl Splitter {
         // A fault on the line being read: that line alone is rejected, and reading
         // goes on after its end (a faulty line break ends the skip at once).
         self.skip_line = true;
+        let kept = if !pending && self.last_end_line == line {
+            " (after a value earlier on this line, which is kept)"
+        } else {
+            ""
+        };
         on_piece(
             if pending { value_line } else { line },
-            Err(format!("invalid JSON at column {column}: {what}")),
+            Err(format!("invalid JSON at column {column}: {what}{kept}")),
         )?;
         Ok(Next::Continue)
     }
@@ -770,6 +779,11 @@ mod tests {
         assert_eq!(
             lines_and_oks("{\"a\":1}\n{\"a\":\n{\"a\":3}\n"),
             [(1, true), (2, false), (3, true)]
+        );
+        assert_eq!(
+            texts("{\"a\":1}}\n")[1],
+            "1: invalid JSON at column 8: expected a JSON value \
+             (after a value earlier on this line, which is kept)"
         );
         assert_eq!(
             lines_and_oks("{\"a\":1}\noops\n{\"a\":1}}\n{\"a\":3}\n{\"a\":\"x\n"),
