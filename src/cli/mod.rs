@@ -498,6 +498,18 @@ const MAX_SHOWN_REJECTIONS: usize = 20;
 /// (a writer keeps one only while it compresses one buffer) and are removed.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
 
+/// Removes the temporary files an interrupted ingest or demo left under `out`.
+fn report_stale_temp_files(out: &std::path::Path) -> Result<()> {
+    let stale = remove_stale_temp_files(out, STALE_TEMP_AGE)?;
+    if !stale.is_empty() {
+        eprintln!(
+            "removed {} temporary file(s) left by an earlier, interrupted ingest",
+            stale.len()
+        );
+    }
+    Ok(())
+}
+
 fn ingest(args: IngestArgs) -> Result<Exit> {
     let started = Instant::now();
     let mut report = IngestReport::default();
@@ -528,13 +540,7 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
             .out
             .as_ref()
             .context("--out DIR or --print is required")?;
-        let stale = remove_stale_temp_files(out, STALE_TEMP_AGE)?;
-        if !stale.is_empty() {
-            eprintln!(
-                "removed {} temporary file(s) left by an earlier, interrupted ingest",
-                stale.len()
-            );
-        }
+        report_stale_temp_files(out)?;
         let budget = usize::try_from(args.buffer_mb)?.saturating_mul(1 << 20);
         let file_bytes = DEFAULT_FILE_BYTES.min(budget);
         let mut writer = PartitionWriter::with_limits(out, 6, budget, file_bytes);
@@ -621,6 +627,7 @@ fn demo(args: DemoArgs) -> Result<Exit> {
         );
         return Ok(Exit::Success);
     };
+    report_stale_temp_files(out)?;
     let mut writer = PartitionWriter::new(out, 1);
     let bar = progress_bar(u64::from(args.days));
     let summary = generate(&config, &mut writer, |done| {
