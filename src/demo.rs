@@ -547,30 +547,104 @@ impl Sim {
         r
     }
 
-    /// Sends every queued event that arrived before `until` through the transform,
-    /// in arrival order (not event order), then completes that batch's files.
+    /// Hands every queued event that arrived before `until` to `sink`, in arrival
+    /// order (not event order), then ends that batch.
     fn deliver(
         &mut self,
         until: DateTime<Utc>,
         day_start: DateTime<Utc>,
-        sink: &mut PartitionWriter,
+        sink: &mut dyn EventSink,
     ) -> Result<(), WriteError> {
         self.pending.sort_by_key(|d| d.arrival);
         let n = self.pending.partition_point(|d| d.arrival < until);
-        let mut line = Vec::with_capacity(2048);
         for d in self.pending.drain(..n) {
-            line.clear();
-            // Generated events always transform; a failure would be a bug in the
-            // generator, and skipping it keeps the demo going.
-            if let Ok(routed) = transform_into(&d.body, None, &mut line) {
-                if routed.dt.date() < day_start.date_naive() {
-                    self.summary.late += 1;
-                }
-                sink.write(routed, &line)?;
-                self.summary.events += 1;
+            if sink
+                .event(&d.body)?
+                .is_some_and(|dt| dt < day_start.date_naive())
+            {
+                self.summary.late += 1;
             }
+            self.summary.events += 1;
         }
-        sink.flush()
+        sink.end_batch()
+    }
+}
+
+/// Where generated events go: through the transform into files, or out as events.
+pub trait EventSink {
+    /// Takes one event (EventBridge JSON); returns the UTC date it was filed under,
+    /// when it was.
+    fn event(&mut self, body: &[u8]) -> Result<Option<NaiveDate>, WriteError>;
+    /// Ends a day's batch of arrivals.
+    fn end_batch(&mut self) -> Result<(), WriteError>;
+}
+
+/// Transforms events into a [`PartitionWriter`], one batch of files per day.
+struct Transformed<'a> {
+    writer: &'a mut PartitionWriter,
+    line: Vec<u8>,
+}
+
+impl EventSink for Transformed<'_> {
+    fn event(&mut self, body: &[u8]) -> Result<Option<NaiveDate>, WriteError> {
+        self.line.clear();
+        // Generated events always transform; a failure would be a bug in the
+        // generator, and skipping it keeps the demo going.
+        match transform_into(body, None, &mut self.line) {
+            Ok(routed) => {
+                self.writer.write(routed, &self.line)?;
+                Ok(Some(routed.dt.date()))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+    fn end_batch(&mut self) -> Result<(), WriteError> {
+        self.writer.flush()
+    }
+}
+
+/// Writes the events themselves as JSON lines (`cplogs demo --print-events`): input
+/// for `cplogs ingest`, its tests and its benchmark.
+pub struct EventLines<W: std::io::Write> {
+    out: W,
+}
+
+impl<W: std::io::Write> EventLines<W> {
+    /// Writes to `out`.
+    pub fn new(out: W) -> Self {
+        EventLines { out }
+    }
+    /// Flushes and returns the writer.
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.out.flush().map_err(stdout_error)?;
+        Ok(self.out)
+    }
+}
+
+fn stdout_error(source: std::io::Error) -> WriteError {
+    WriteError {
+        path: "<stdout>".into(),
+        source,
+    }
+}
+
+impl<W: std::io::Write> EventSink for EventLines<W> {
+    fn event(&mut self, body: &[u8]) -> Result<Option<NaiveDate>, WriteError> {
+        self.out.write_all(body).map_err(stdout_error)?;
+        self.out.write_all(b"\n").map_err(stdout_error)?;
+        // The date only counts late arrivals; the time is ours, so it parses.
+        let time: Option<NaiveDate> = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v["time"]
+                    .as_str()
+                    .and_then(|t| crate::Dt::of_event_time(t).ok())
+            })
+            .map(crate::Dt::date);
+        Ok(time)
+    }
+    fn end_batch(&mut self) -> Result<(), WriteError> {
+        Ok(())
     }
 }
 
@@ -583,6 +657,20 @@ const ACTION: &str = "CodePipeline Action Execution State Change";
 pub fn generate(
     config: &DemoConfig,
     sink: &mut PartitionWriter,
+    on_day: impl FnMut(u32),
+) -> Result<DemoSummary, WriteError> {
+    let mut sink = Transformed {
+        writer: sink,
+        line: Vec::with_capacity(2048),
+    };
+    generate_events(config, &mut sink, on_day)
+}
+
+/// Generates the events of `config` into `sink`, one batch per day of arrival.
+/// `on_day` is called after each day with the number of days done.
+pub fn generate_events(
+    config: &DemoConfig,
+    sink: &mut dyn EventSink,
     mut on_day: impl FnMut(u32),
 ) -> Result<DemoSummary, WriteError> {
     let mut sim = Sim {

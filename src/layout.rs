@@ -23,6 +23,18 @@ pub enum LayoutError {
         /// What the parser said.
         reason: String,
     },
+    /// An event time that converted to UTC falls outside what the tables hold
+    /// ([`FIRST_TIME`] … [`LAST_TIME`]): its `dt` would not be a four-digit-year date
+    /// (`dt=10000-01-01`, `dt=-001-12-31`) or it precedes any CodePipeline event.
+    #[error(
+        "event time {time:?} is {utc} in UTC, outside 1970-01-01T00:00:00Z … 9999-12-31T23:59:59.999Z"
+    )]
+    OutOfRange {
+        /// The text as received (truncated to 64 characters).
+        time: String,
+        /// The same instant in UTC.
+        utc: String,
+    },
     /// A partition value that is not a `YYYY-MM-DD` date.
     #[error("partition value {0:?} is not a date in the form YYYY-MM-DD")]
     BadDate(String),
@@ -43,19 +55,46 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// The earliest event time the tables hold: the Unix epoch (no CodePipeline event is
+/// older, and Athena's and the engines' timestamps are all comfortable from there).
+pub fn first_time() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+/// The latest event time the tables hold: the last millisecond whose UTC date has a
+/// four-digit year, so every `dt` is `YYYY-MM-DD`.
+pub fn last_time() -> DateTime<Utc> {
+    // 9999-12-31 is a valid date for chrono, so this never falls back.
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
 /// A partition date: the UTC calendar day of an event's `time`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Dt(NaiveDate);
 
 impl Dt {
     /// The partition of an event whose `time` is `time` (RFC 3339, any offset).
+    ///
+    /// Times whose UTC instant falls outside [`first_time`] … [`last_time`] are an
+    /// [`LayoutError::OutOfRange`]: an offset can carry `9999-12-31T23:30:00-01:00`
+    /// into year 10000 and `0000-01-01T00:30:00+01:00` into year -1, whose `dt`
+    /// folders no reader can parse.
     pub fn of_event_time(time: &str) -> Result<Dt, LayoutError> {
-        DateTime::parse_from_rfc3339(time)
-            .map(|t| Dt(t.with_timezone(&Utc).date_naive()))
+        let utc = DateTime::parse_from_rfc3339(time)
             .map_err(|e| LayoutError::BadTime {
                 time: truncate(time, 64),
                 reason: e.to_string(),
-            })
+            })?
+            .with_timezone(&Utc);
+        if utc < first_time() || utc > last_time() {
+            return Err(LayoutError::OutOfRange {
+                time: truncate(time, 64),
+                utc: utc.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            });
+        }
+        Ok(Dt(utc.date_naive()))
     }
 
     /// Parses `YYYY-MM-DD` strictly (four-digit year, two-digit month and day).
@@ -111,7 +150,8 @@ impl fmt::Display for Dt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use chrono::Datelike;
         // Not `format("%Y-%m-%d")`: this runs once per record and strftime parsing
-        // showed up in the transform's profile. Years are 0..=9999 here (RFC 3339).
+        // showed up in the transform's profile. Event dates are 1970..=9999
+        // (`of_event_time`) and parsed ones have four digits (`parse`).
         write!(
             f,
             "{:04}-{:02}-{:02}",
@@ -207,6 +247,35 @@ mod tests {
                 matches!(Dt::of_event_time(bad), Err(LayoutError::BadTime { .. })),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn event_times_outside_what_the_tables_hold_are_rejected() {
+        for (time, utc) in [
+            ("0000-06-01T12:00:00Z", "0000-06-01T12:00:00Z"),
+            ("1969-12-31T23:59:59.999Z", "1969-12-31T23:59:59.999Z"),
+            // An offset carries these across the edges once converted to UTC.
+            ("9999-12-31T23:30:00-01:00", "+10000-01-01T00:30:00Z"),
+            ("0000-01-01T00:30:00+01:00", "-0001-12-31T23:30:00Z"),
+            ("1970-01-01T00:30:00+01:00", "1969-12-31T23:30:00Z"),
+            ("9999-12-31T23:59:59.9995Z", "9999-12-31T23:59:59.999500Z"),
+        ] {
+            match Dt::of_event_time(time) {
+                Err(e @ LayoutError::OutOfRange { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains(time) && text.contains(utc), "{text}");
+                }
+                other => panic!("{time}: {other:?}"),
+            }
+        }
+        for (time, dt) in [
+            ("1970-01-01T00:00:00Z", "1970-01-01"),
+            ("1970-01-01T01:00:00+01:00", "1970-01-01"),
+            ("9999-12-31T23:59:59.999Z", "9999-12-31"),
+            ("9999-12-31T22:59:59.999-01:00", "9999-12-31"),
+        ] {
+            assert_eq!(Dt::of_event_time(time).unwrap().to_string(), dt, "{time}");
         }
     }
 

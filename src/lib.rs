@@ -44,6 +44,8 @@ pub mod ingest;
 pub mod output;
 #[cfg(feature = "local")]
 pub mod reports;
+#[cfg(feature = "cli")]
+pub mod split;
 pub mod window;
 
 pub use layout::Dt;

@@ -79,6 +79,10 @@ pub struct TableRepair {
     pub without_objects: usize,
     /// Partitions at a wrong location, left alone (no `--fix-locations`).
     pub wrong_location: usize,
+    /// `dt=` folders in S3 whose value is not a `YYYY-MM-DD` date (e.g. `dt=10000-01-01`
+    /// or `dt=2026-13-01`): no partition can be registered for them, and the local
+    /// engine would read them, so the user must look at them (the run fails).
+    pub unparsable: Vec<String>,
     /// Everything that failed.
     pub errors: Vec<String>,
     /// Whether nothing was written.
@@ -87,14 +91,26 @@ pub struct TableRepair {
     pub calls: Calls,
 }
 
+/// The `dt=` folders of a table in S3.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Partitions {
+    /// Partitions with objects, in the window.
+    pub dts: BTreeSet<Dt>,
+    /// `dt=` folders whose value is not a date, as their folder names (`dt=…`).
+    pub unparsable: Vec<String>,
+}
+
 /// Lists the partitions that have objects: the `<table>/dt=YYYY-MM-DD/` common
 /// prefixes, with a delimiter, so objects themselves are never listed.
+///
+/// With a window, the listing covers the keys from `dt=<since>` to `dt=<until>`, so
+/// unparsable folders that sort outside that range are not seen.
 pub async fn s3_partitions(
     s3: &aws_sdk_s3::Client,
     opts: &RepairOptions,
     table: Table,
     calls: &mut Calls,
-) -> Result<BTreeSet<Dt>, String> {
+) -> Result<S3Partitions, String> {
     let prefix = table_prefix(table);
     let mut pages = s3
         .list_objects_v2()
@@ -105,7 +121,7 @@ pub async fn s3_partitions(
         .set_start_after(opts.since.map(|d| format!("{prefix}{PARTITION_KEY}={d}")))
         .into_paginator()
         .send();
-    let mut found = BTreeSet::new();
+    let mut found = S3Partitions::default();
     while let Some(page) = pages.next().await {
         calls.list_objects_pages += 1;
         let page = page.map_err(|e| {
@@ -123,15 +139,19 @@ pub async fn s3_partitions(
             else {
                 continue;
             };
-            // Folders that are not partitions (e.g. `_temporary/`) are not ours.
             let Ok(dt) = Dt::from_partition_dir(dir) else {
+                // Folders that are not partitions (e.g. `_temporary/`) are not ours;
+                // a `dt=` folder that is not a date is a fault someone must look at.
+                if dir.starts_with(&format!("{PARTITION_KEY}=")) {
+                    found.unparsable.push(dir.to_owned());
+                }
                 continue;
             };
             if opts.until.is_some_and(|u| dt > u) {
                 return Ok(found);
             }
             if opts.since.is_none_or(|s| dt >= s) {
-                found.insert(dt);
+                found.dts.insert(dt);
             }
         }
     }
@@ -197,7 +217,10 @@ pub async fn repair_table(
     };
     let mut calls = Calls::default();
     let in_s3 = match s3_partitions(s3, opts, table, &mut calls).await {
-        Ok(v) => v,
+        Ok(v) => {
+            r.unparsable = v.unparsable;
+            v.dts
+        }
         Err(e) => {
             r.errors.push(e);
             r.calls = calls;

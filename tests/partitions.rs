@@ -426,3 +426,102 @@ async fn the_cli_prints_json_and_fails_on_errors() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_dt_folders_are_reported_and_fail_the_run() {
+    let env = env().await;
+    let t = Table::Action;
+    env.put_files(&[t], &days("2026-02-01", 2)).await;
+    let bad = [
+        "dt=-001-12-31",
+        "dt=10000-01-01",
+        "dt=2026-13-01",
+        "dt=garbage",
+    ];
+    for key in bad
+        .iter()
+        .map(|d| format!("{}/{d}/x.gz", t.name()))
+        .chain([format!("{}/_temporary/x.gz", t.name())])
+    {
+        env.s3
+            .put_object()
+            .bucket(&env.bucket)
+            .key(key)
+            .body(b"{}\n".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let r = env
+        .run(RepairOptions {
+            tables: vec![t, Table::Stage],
+            ..env.options()
+        })
+        .await;
+    assert_eq!(
+        (r[0].table.as_str(), r[0].in_s3, r[0].added),
+        (t.name(), 2, 2)
+    );
+    // Listed in key order; `_temporary/` is not a dt= folder, so not ours to judge.
+    assert_eq!(r[0].unparsable, bad);
+    assert!(r[0].errors.is_empty(), "{:?}", r[0].errors);
+    assert!(r[1].unparsable.is_empty());
+
+    let run = |format: &str| {
+        Command::new(env!("CARGO_BIN_EXE_cplogs"))
+            .args([
+                "repair-partitions",
+                "--bucket",
+                &env.bucket,
+                "--database",
+                &env.database,
+                "--endpoint-url",
+                &endpoint(),
+                "--region",
+                "us-east-1",
+                "--format",
+                format,
+            ])
+            .output()
+            .unwrap()
+    };
+    let json = run("json");
+    let err = String::from_utf8_lossy(&json.stderr);
+    assert_eq!(json.status.code(), Some(1), "{err}");
+    for d in bad {
+        assert!(
+            err.contains(&format!(
+                "error: {0}: folder {0}/{d}/ is not a dt=YYYY-MM-DD partition",
+                t.name()
+            )),
+            "{err}"
+        );
+    }
+    assert!(err.contains("4 unparsable dt= folder(s)"), "{err}");
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let action = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["table"] == t.name())
+        .unwrap();
+    assert_eq!(action["unparsable"], serde_json::json!(bad));
+    assert_eq!(action["in_s3"], 2);
+    for other in rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["table"] != t.name())
+    {
+        assert_eq!(other["unparsable"], serde_json::json!([]));
+    }
+
+    let table = run("table");
+    assert_eq!(table.status.code(), Some(1));
+    let grid = String::from_utf8_lossy(&table.stdout);
+    assert!(grid.contains("unparsable dt= folders"), "{grid}");
+    for d in bad {
+        assert!(grid.contains(d), "{grid}");
+    }
+}

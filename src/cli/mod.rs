@@ -1,18 +1,21 @@
 //! The `cplogs` command line: clap arguments, validated into a command, run, and
 //! mapped to an exit code in one place (`crate::exit`).
 
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use crate::demo::{DemoConfig, generate};
+use crate::demo::{DemoConfig, EventLines, generate, generate_events};
 use crate::exit::{Exit, UsageError, for_error};
-use crate::ingest::{IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_bytes};
+use crate::ingest::{
+    DEFAULT_FILE_BYTES, IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_reader,
+    remove_stale_temp_files,
+};
 
 /// `eprintln!` that never panics: stderr may be a pipe its reader closed
 /// (`cplogs … 2>&1 | head`), and a message that cannot be shown is not worth a crash.
@@ -316,14 +319,28 @@ pub struct IngestArgs {
     /// Exit 0 even when some events were rejected (they are still reported).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Memory for records waiting to be written, in MiB: the fullest partitions are
+    /// written out as files when it is used up (more memory, fewer and larger files).
+    #[arg(long, value_name = "MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub buffer_mb: u32,
 }
 
 /// `cplogs demo`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory to write `<table>/dt=YYYY-MM-DD/*.json.gz` under.
-    #[arg(long, short, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(
+        long,
+        short,
+        value_name = "DIR",
+        required_unless_present = "print_events"
+    )]
+    pub out: Option<PathBuf>,
+    /// Write the events themselves (EventBridge JSON lines, in arrival order) to stdout
+    /// instead of files: input for `cplogs ingest`.
+    #[arg(long, conflicts_with = "out")]
+    pub print_events: bool,
     /// Number of pipelines.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub pipelines: u32,
@@ -510,6 +527,22 @@ fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
 
 const MAX_SHOWN_REJECTIONS: usize = 20;
 
+/// Temporary files of an ingest untouched for this long belong to no running ingest
+/// (a writer keeps one only while it compresses one buffer) and are removed.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files an interrupted ingest or demo left under `out`.
+fn report_stale_temp_files(out: &std::path::Path) -> Result<()> {
+    let stale = remove_stale_temp_files(out, STALE_TEMP_AGE)?;
+    if !stale.is_empty() {
+        note!(
+            "removed {} temporary file(s) left by an earlier, interrupted ingest",
+            stale.len()
+        );
+    }
+    Ok(())
+}
+
 fn ingest(args: IngestArgs) -> Result<Exit> {
     let started = Instant::now();
     let mut report = IngestReport::default();
@@ -517,21 +550,16 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
     if stdin_count > 1 {
         return Err(UsageError("`-` (stdin) can be given only once".into()).into());
     }
+    // Inputs are read a chunk at a time: memory does not grow with their size.
     let mut read_all = |sink: &mut dyn RecordSink| -> Result<()> {
         for path in &args.inputs {
-            let (name, bytes) = if path.as_os_str() == "-" {
-                let mut buf = Vec::new();
-                io::stdin()
-                    .lock()
-                    .read_to_end(&mut buf)
-                    .context("reading stdin")?;
-                ("<stdin>".to_owned(), buf)
+            if path.as_os_str() == "-" {
+                ingest_reader("<stdin>", io::stdin().lock(), sink, &mut report)?;
             } else {
-                let bytes = std::fs::read(path)
+                let file = std::fs::File::open(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                (path.display().to_string(), bytes)
-            };
-            ingest_bytes(&name, &bytes, sink, &mut report)?;
+                ingest_reader(&path.display().to_string(), file, sink, &mut report)?;
+            }
         }
         Ok(())
     };
@@ -545,17 +573,32 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
             .out
             .as_ref()
             .context("--out DIR or --print is required")?;
-        let mut writer = PartitionWriter::new(out, 6);
-        read_all(&mut writer)?;
+        report_stale_temp_files(out)?;
+        let budget = usize::try_from(args.buffer_mb)?.saturating_mul(1 << 20);
+        let file_bytes = DEFAULT_FILE_BYTES.min(budget);
+        let mut writer = PartitionWriter::with_limits(out, 6, budget, file_bytes);
+        if let Err(e) = read_all(&mut writer).and_then(|()| Ok(writer.flush()?)) {
+            // What completed is complete (and nothing else is visible): say so, since
+            // a re-run of the same input completes the rest without doubling reports.
+            let done = writer.summary();
+            note!(
+                "ingest stopped: {} record(s) are in {} complete file(s) under {}; \
+                 nothing else was written",
+                done.records,
+                done.files.len(),
+                out.display()
+            );
+            return Err(e);
+        }
         Some((out, writer.finish()?))
     };
-    for r in report.rejected.iter().take(MAX_SHOWN_REJECTIONS) {
+    for r in report.rejections.iter().take(MAX_SHOWN_REJECTIONS) {
         note!("rejected: {r}");
     }
-    if report.rejected.len() > MAX_SHOWN_REJECTIONS {
+    if report.rejected > MAX_SHOWN_REJECTIONS as u64 {
         note!(
             "rejected: … and {} more",
-            report.rejected.len() - MAX_SHOWN_REJECTIONS
+            report.rejected - MAX_SHOWN_REJECTIONS as u64
         );
     }
     let where_to = match &files {
@@ -569,13 +612,13 @@ fn ingest(args: IngestArgs) -> Result<Exit> {
     note!(
         "ingested {} event(s){where_to}, {} rejected, in {:.2?}",
         report.written,
-        report.rejected.len(),
+        report.rejected,
         started.elapsed()
     );
-    if !report.rejected.is_empty() && !args.skip_invalid {
+    if report.rejected > 0 && !args.skip_invalid {
         note!(
             "error: {} event(s) were rejected (use --skip-invalid to exit 0 anyway)",
-            report.rejected.len()
+            report.rejected
         );
         return Ok(Exit::Failure);
     }
@@ -611,7 +654,24 @@ fn demo(args: DemoArgs) -> Result<Exit> {
         end,
     };
     let started = Instant::now();
-    let mut writer = PartitionWriter::new(&args.out, 1);
+    let Some(out) = args.out.as_ref().filter(|_| !args.print_events) else {
+        let mut sink = EventLines::new(io::BufWriter::new(io::stdout().lock()));
+        let summary = generate_events(&config, &mut sink, |_| {})?;
+        sink.finish()?;
+        note!(
+            "demo: {} pipelines, {} days, {} executions: {} events ({} duplicate deliveries) \
+             to stdout in {:.2}s",
+            config.pipelines,
+            config.days,
+            summary.executions,
+            summary.events,
+            summary.duplicates,
+            started.elapsed().as_secs_f64(),
+        );
+        return Ok(Exit::Success);
+    };
+    report_stale_temp_files(out)?;
+    let mut writer = PartitionWriter::new(out, 1);
     let bar = progress_bar(u64::from(args.days));
     let summary = generate(&config, &mut writer, |done| {
         bar.set_position(u64::from(done))
@@ -629,7 +689,7 @@ fn demo(args: DemoArgs) -> Result<Exit> {
         summary.duplicates,
         summary.late,
         written.files.len(),
-        args.out.display(),
+        out.display(),
         secs,
         summary.events as f64 / secs.max(1e-9),
     );

@@ -75,13 +75,22 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
     }
     out.flush()?;
     let errors: usize = results.iter().map(|r| r.errors.len()).sum();
+    let unparsable: usize = results.iter().map(|r| r.unparsable.len()).sum();
     for r in &results {
         for e in &r.errors {
             note!("error: {}: {e}", r.table);
         }
+        for dir in &r.unparsable {
+            note!(
+                "error: {}: folder {}/{dir}/ is not a dt=YYYY-MM-DD partition: \
+                 no partition can be registered for it, move or delete it",
+                r.table, r.table
+            );
+        }
     }
     note!(
-        "repair-partitions: {} table(s){} in {:.2?}, {errors} error(s)",
+        "repair-partitions: {} table(s){} in {:.2?}, {errors} error(s), \
+         {unparsable} unparsable dt= folder(s)",
         results.len(),
         if args.dry_run {
             " (dry run: nothing written)"
@@ -90,7 +99,7 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
         },
         started.elapsed()
     );
-    Ok(if errors > 0 {
+    Ok(if errors + unparsable > 0 {
         Exit::Failure
     } else {
         Exit::Success
@@ -118,6 +127,7 @@ fn grid(results: &[TableRepair]) -> Grid {
         verb("fixed"),
         "no objects".to_owned(),
         "wrong location".to_owned(),
+        "unparsable dt= folders".to_owned(),
         "errors".to_owned(),
     ]);
     for r in results {
@@ -130,8 +140,27 @@ fn grid(results: &[TableRepair]) -> Grid {
             r.fixed.to_string(),
             r.without_objects.to_string(),
             r.wrong_location.to_string(),
+            unparsable_cell(&r.unparsable),
             r.errors.len().to_string(),
         ]);
     }
     g
+}
+
+/// The unparsable folders of a table for the grid: all of them up to a few, then a count.
+fn unparsable_cell(dirs: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut cell = dirs
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if dirs.len() > SHOWN {
+        cell.push_str(&format!("\n… {} more", dirs.len() - SHOWN));
+    }
+    if cell.is_empty() {
+        cell.push('0');
+    }
+    cell
 }

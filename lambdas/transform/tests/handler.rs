@@ -263,3 +263,38 @@ fn random_bytes_never_panic_and_always_come_back() {
         }
     }
 }
+
+#[test]
+fn times_outside_the_tables_range_fail_with_their_original_data() {
+    let event: Value = serde_json::from_slice(&fixture("action_failed.json")).unwrap();
+    let with_time = |time: &str| {
+        let mut e = event.clone();
+        e["time"] = time.into();
+        b64(e.to_string().as_bytes())
+    };
+    let datas: Vec<String> = [
+        "0000-06-01T12:00:00Z",
+        "9999-12-31T23:30:00-01:00",
+        "0000-01-01T00:30:00+01:00",
+        "1969-12-31T23:59:59Z",
+        "1970-01-01T00:00:00Z",
+        "9999-12-31T23:59:59.999Z",
+    ]
+    .iter()
+    .map(|t| with_time(t))
+    .collect();
+    let resp = handle(Table::Action, request(&datas));
+    let results: Vec<RecordResult> = resp.records.iter().map(|r| r.result).collect();
+    use RecordResult::{Ok, ProcessingFailed as Failed};
+    assert_eq!(results, [Failed, Failed, Failed, Failed, Ok, Ok]);
+    for (i, r) in resp.records.iter().enumerate().take(4) {
+        assert_eq!(r.record_id, format!("rec-{i}"));
+        assert_eq!(r.data.to_text(), datas[i], "the original data goes back");
+        assert!(r.metadata.is_none());
+    }
+    let dts: Vec<&str> = resp.records[4..]
+        .iter()
+        .map(|r| r.metadata.as_ref().unwrap().partition_keys.dt.as_str())
+        .collect();
+    assert_eq!(dts, ["1970-01-01", "9999-12-31"]);
+}
