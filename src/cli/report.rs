@@ -1,6 +1,7 @@
 //! `cplogs report`, `reports`, `query` and `audit`: the bundled SQL (or ad-hoc SQL) on
 //! the selected engine, printed in the chosen format.
 
+use std::future::Future;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -569,8 +570,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     if args.print_sql {
         return print_sql(&name, &statements, &p, args.format);
     }
-    let rt = super::runtime()?;
-    let (engine, outputs, p) = rt.block_on(async {
+    let (engine, outputs, p) = run_blocking(async {
         let selected = select(&args.engine, file).await?;
         let mut outputs = run_all(&selected.engine, &name, &statements, &p).await?;
         let mut p = p;
@@ -632,6 +632,15 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     out.flush()?;
     stats_line(engine, &refs);
     Ok(Exit::Success)
+}
+
+/// Runs the engine's work to its end, then shuts the runtime down without waiting for
+/// tasks that never yield (a local query stopped at its timeout may leave one running).
+fn run_blocking<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let rt = super::runtime()?;
+    let out = rt.block_on(work);
+    rt.shutdown_background();
+    out
 }
 
 /// How far back `stuck` looks for open executions by default.
@@ -782,8 +791,7 @@ pub fn query(args: QueryArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     };
     // Before any engine or AWS call: ad-hoc SQL only reads.
     crate::engine::readonly::check(&sql).map_err(|e| UsageError(e.to_string()))?;
-    let rt = super::runtime()?;
-    let (engine, out) = rt.block_on(async {
+    let (engine, out) = run_blocking(async {
         let selected = select(&args.engine, file).await?;
         let q = Query {
             sql,
@@ -838,8 +846,7 @@ pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         .as_deref()
         .map(|t| usage_duration("--max-p95", t))
         .transpose()?;
-    let rt = super::runtime()?;
-    let (engine, failures, durations) = rt.block_on(async {
+    let (engine, failures, durations) = run_blocking(async {
         let selected = select(&args.engine, file).await?;
         let f = selected
             .engine

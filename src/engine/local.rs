@@ -544,10 +544,23 @@ impl QueryEngine for LocalEngine {
         let Some(limit) = self.timeout else {
             return self.run_unbounded(query, started).await;
         };
-        // Dropping the running query stops it: DataFusion aborts its tasks.
-        match tokio::time::timeout(limit, self.run_unbounded(query, started)).await {
-            Ok(out) => out,
-            Err(_) => Err(EngineError::TimedOut(limit)),
-        }
+        // The clock runs on its own thread: an operator that computes without
+        // yielding (a cross join feeding an aggregate) can keep every runtime worker
+        // busy, and then no timer of the runtime would fire. Dropping the running
+        // query stops it: DataFusion aborts its tasks (a task that never yields runs
+        // on until the runtime is shut down, which the CLI does at once).
+        let (fired, alarm) = tokio::sync::oneshot::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                let _ = fired.send(());
+            }
+        });
+        let out = tokio::select! {
+            out = self.run_unbounded(query, started) => out,
+            _ = alarm => Err(EngineError::TimedOut(limit)),
+        };
+        drop(done);
+        out
     }
 }
