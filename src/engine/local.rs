@@ -381,9 +381,22 @@ fn execution_error(e: DataFusionError, limit: u64) -> EngineError {
     if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_))
         || text.contains("Resources exhausted")
     {
+        // DataFusion lists the largest consumers on indented lines; they say what
+        // grew (the result, a join, a sort) in one line.
+        let root = e.find_root().to_string();
+        let consumers: Vec<&str> = root
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .map(|l| l.trim().trim_end_matches([',', '.']))
+            .collect();
+        let detail = if consumers.is_empty() {
+            root.lines().next().unwrap_or_default().to_owned()
+        } else {
+            format!("largest: {}", consumers.join("; "))
+        };
         return EngineError::OutOfMemory {
             limit: Size(limit).to_string(),
-            detail: e.find_root().to_string(),
+            detail,
         };
     }
     EngineError::Execution(text)
