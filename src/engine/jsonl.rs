@@ -304,7 +304,9 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
         return Err("not gzip (invalid gzip header)".into());
     }
-    let mut out = Vec::with_capacity(bytes.len() * 8);
+    // JSON lines compress about 8:1; the guess is capped so a large file grows the
+    // buffer as it goes instead of reserving it all at once.
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(64 << 20));
     // Several gzip members in one file are one stream, as Hadoop's codec reads them.
     match flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
         Ok(_) => Ok(out),
