@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub engine: Option<String>,
     /// Directory the local engine reads.
     pub local: Option<PathBuf>,
+    /// The local engine's memory limit (`512MB`, `2GiB`).
+    pub memory_limit: Option<String>,
     /// AWS region.
     pub region: Option<String>,
     /// Named AWS profile.
@@ -116,6 +118,8 @@ pub struct Flags {
     pub output_location: Option<String>,
     /// `--local`
     pub local: Option<PathBuf>,
+    /// `--memory-limit`
+    pub memory_limit: Option<String>,
     /// `--region`
     pub region: Option<String>,
     /// `--profile`
@@ -139,6 +143,8 @@ pub struct Settings {
     pub engine: Setting,
     /// Directory the local engine reads.
     pub local: Setting,
+    /// The local engine's memory limit; unset: half of the machine's memory.
+    pub memory_limit: Setting,
     /// AWS region.
     pub region: Setting,
     /// AWS profile.
@@ -159,6 +165,7 @@ impl Settings {
             ("output_location", &self.output_location),
             ("engine", &self.engine),
             ("local", &self.local),
+            ("memory_limit", &self.memory_limit),
             ("region", &self.region),
             ("profile", &self.profile),
             ("endpoint_url", &self.endpoint_url),
@@ -286,6 +293,12 @@ pub fn resolve(
         ),
         engine,
         local,
+        memory_limit: pick(
+            ("--memory-limit", &flags.memory_limit),
+            Some("CPLOGS_MEMORY_LIMIT"),
+            |c| c.memory_limit.clone(),
+            None,
+        ),
         // The AWS SDK reads AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL itself.
         region: aws_chain(pick(
             ("--region", &flags.region),

@@ -21,8 +21,14 @@ pub const INPUT_FORMAT: &str = "org.apache.hadoop.mapred.TextInputFormat";
 pub const OUTPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat";
 
 /// SerDe parameters. `case.insensitive` lets Athena's lower-case column names match
-/// the camelCase keys the records carry.
-pub const SERDE_PARAMETERS: &[(&str, &str)] = &[("case.insensitive", "TRUE")];
+/// the camelCase keys the records carry. `ignore.malformed.json` makes a line that is
+/// not JSON a row of NULLs instead of failing every query that reads its file: one
+/// foreign line must not take every report down (the local engine reads such lines
+/// the same way, `crate::engine::jsonl`).
+pub const SERDE_PARAMETERS: &[(&str, &str)] = &[
+    ("case.insensitive", "TRUE"),
+    ("ignore.malformed.json", "TRUE"),
+];
 
 /// Table parameters shared by every table.
 pub const TABLE_PARAMETERS: &[(&str, &str)] = &[

@@ -20,7 +20,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `codepipeline_event_logs`.`stage_execution_s
 PARTITIONED BY (`dt` string)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
 WITH SERDEPROPERTIES (
-  'case.insensitive' = 'TRUE'
+  'case.insensitive' = 'TRUE',
+  'ignore.malformed.json' = 'TRUE'
 )
 STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'
 OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'

@@ -4,7 +4,7 @@
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
-           from_iso8601_timestamp(starttime) AS start_time
+           try(from_iso8601_timestamp(starttime)) AS start_time
     FROM pipeline_execution_state_change
     WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
       AND from_iso8601_timestamp("timestamp") >= {{since}}

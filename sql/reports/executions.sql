@@ -4,7 +4,7 @@
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
-           from_iso8601_timestamp(starttime) AS start_time,
+           try(from_iso8601_timestamp(starttime)) AS start_time,
            executiontrigger.triggertype AS trigger_type,
            executiontrigger.commitid AS commit_id
     FROM pipeline_execution_state_change

@@ -84,7 +84,8 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
             note!(
                 "error: {}: folder {}/{dir}/ is not a dt=YYYY-MM-DD partition: \
                  no partition can be registered for it, move or delete it",
-                r.table, r.table
+                r.table,
+                r.table
             );
         }
     }

@@ -1,6 +1,7 @@
 //! `cplogs report`, `reports`, `query` and `audit`: the bundled SQL (or ad-hoc SQL) on
 //! the selected engine, printed in the chosen format.
 
+use std::future::Future;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::engine::athena::{AthenaEngine, MAX_REUSE};
-use crate::engine::local::LocalEngine;
+use crate::engine::local::{LocalEngine, LocalOptions};
 use crate::engine::{ColumnInfo, Kind, Query, QueryEngine, QueryOutput, ResultSet, Value};
 use crate::exit::{Exit, UsageError};
 use crate::output::{self, Format, Section};
@@ -37,9 +38,18 @@ pub struct EngineArgs {
     /// Athena result location, s3://bucket/prefix/ [env: CPLOGS_OUTPUT_LOCATION].
     #[arg(long, value_name = "S3_URL", global = true)]
     pub output_location: Option<String>,
-    /// Athena: stop a query that runs longer than this (90s, 10m).
+    /// Stop a query that runs longer than this (90s, 10m), on either engine.
     #[arg(long, value_name = "DURATION", global = true)]
     pub timeout: Option<String>,
+    /// Local engine: step over data files that cannot be read at all (not gzip,
+    /// truncated, not JSON lines), with a warning for each, instead of failing.
+    #[arg(long, global = true)]
+    pub skip_bad_files: bool,
+    /// Local engine: the most memory a query may hold (512MB, 2GiB); a query that
+    /// needs more fails [env: CPLOGS_MEMORY_LIMIT] [default: half of the machine's
+    /// memory].
+    #[arg(long, value_name = "SIZE", global = true)]
+    pub memory_limit: Option<String>,
     /// Athena: reuse the results of an identical query up to this old (60m; at most
     /// 7d). Relative windows are anchored to the start of the minute (or --now), so
     /// the same command within a minute sends the same query.
@@ -58,6 +68,7 @@ impl EngineArgs {
     pub fn flags(&self) -> crate::config::Flags {
         crate::config::Flags {
             local: self.local.clone(),
+            memory_limit: self.memory_limit.clone(),
             workgroup: self.workgroup.clone(),
             output_location: self.output_location.clone(),
             ..self.aws.flags()
@@ -208,10 +219,30 @@ struct Selected {
     _demo_dir: Option<tempfile::TempDir>,
 }
 
+/// The local engine's options from the flags and settings; usage errors first, before
+/// any data is read or generated.
+fn local_options(args: &EngineArgs, settings: &crate::config::Settings) -> Result<LocalOptions> {
+    let memory_limit = match &settings.memory_limit.value {
+        Some(text) => Some(crate::engine::memory::parse_size(text).map_err(|e| {
+            UsageError(format!(
+                "memory limit (from {}): {e}",
+                settings.memory_limit.source
+            ))
+        })?),
+        None => None,
+    };
+    Ok(LocalOptions {
+        skip_bad_files: args.skip_bad_files,
+        memory_limit,
+        timeout: timeout(args)?,
+    })
+}
+
 async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected> {
     // Checked whatever the engine, so a bad value is never silently ignored.
-    timeout(args)?;
     reuse(args)?;
+    let settings = crate::config::resolve(&args.flags(), super::env_var, file)?;
+    let options = local_options(args, &settings)?;
     if args.demo {
         let dir = tempfile::Builder::new()
             .prefix("cplogs-demo-")
@@ -228,21 +259,20 @@ async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected
             config.days,
             dir.path().display()
         );
-        let engine = Engine::Local(LocalEngine::open(dir.path()).await?);
+        let engine = Engine::Local(LocalEngine::open_with(dir.path(), options).await?);
         return Ok(Selected {
             engine,
             spinner: indicatif::ProgressBar::hidden(),
             _demo_dir: Some(dir),
         });
     }
-    let settings = crate::config::resolve(&args.flags(), super::env_var, file)?;
     let local = match settings.engine.value.as_deref() {
         Some("local") => settings.local.value.as_deref(),
         _ => None,
     };
     match local {
         Some(dir) => Ok(Selected {
-            engine: Engine::Local(LocalEngine::open(Path::new(dir)).await?),
+            engine: Engine::Local(LocalEngine::open_with(Path::new(dir), options).await?),
             spinner: indicatif::ProgressBar::hidden(),
             _demo_dir: None,
         }),
@@ -393,7 +423,22 @@ fn terminal_width() -> Option<u16> {
     None
 }
 
+/// The data files the queries stepped over, each once, with why.
+fn skipped_files(outputs: &[&QueryOutput]) -> Vec<(String, String)> {
+    let mut seen = std::collections::BTreeMap::new();
+    for o in outputs {
+        for (file, reason) in &o.stats.skipped_files {
+            seen.entry(file.clone()).or_insert_with(|| reason.clone());
+        }
+    }
+    seen.into_iter().collect()
+}
+
 fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
+    let skipped = skipped_files(outputs);
+    for (file, reason) in &skipped {
+        note!("warning: skipped {file}: {reason}");
+    }
     let rows: usize = outputs.iter().map(|o| o.result.rows.len()).sum();
     let bytes: u64 = outputs.iter().map(|o| o.stats.bytes_scanned).sum();
     let elapsed: StdDuration = outputs.iter().map(|o| o.stats.elapsed).sum();
@@ -406,8 +451,12 @@ fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
             cost_usd(bytes),
         );
     } else {
+        let skipped = match skipped.len() {
+            0 => String::new(),
+            n => format!(", {n} unreadable file(s) skipped"),
+        };
         note!(
-            "{rows} row(s) in {:.2}s, {} read from {files} file(s) ({engine} engine)",
+            "{rows} row(s) in {:.2}s, {} read from {files} file(s){skipped} ({engine} engine)",
             elapsed.as_secs_f64(),
             human_bytes(bytes),
         );
@@ -451,6 +500,10 @@ fn metadata(
             "elapsed_ms": outputs.iter().map(|o| o.stats.elapsed.as_millis() as u64).sum::<u64>(),
         },
     });
+    if engine == "local" {
+        let names: Vec<String> = skipped_files(outputs).into_iter().map(|(f, _)| f).collect();
+        m["stats"]["skipped_files"] = json!(names);
+    }
     if engine == "athena" {
         let bytes = outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>();
         m["stats"]["cost_usd"] = json!(cost_usd(bytes));
@@ -529,8 +582,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     if args.print_sql {
         return print_sql(&name, &statements, &p, args.format);
     }
-    let rt = super::runtime()?;
-    let (engine, outputs, p) = rt.block_on(async {
+    let (engine, outputs, p) = run_blocking(async {
         let selected = select(&args.engine, file).await?;
         let mut outputs = run_all(&selected.engine, &name, &statements, &p).await?;
         let mut p = p;
@@ -592,6 +644,15 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     out.flush()?;
     stats_line(engine, &refs);
     Ok(Exit::Success)
+}
+
+/// Runs the engine's work to its end, then shuts the runtime down without waiting for
+/// tasks that never yield (a local query stopped at its timeout may leave one running).
+fn run_blocking<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let rt = super::runtime()?;
+    let out = rt.block_on(work);
+    rt.shutdown_background();
+    out
 }
 
 /// How far back `stuck` looks for open executions by default.
@@ -742,8 +803,7 @@ pub fn query(args: QueryArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     };
     // Before any engine or AWS call: ad-hoc SQL only reads.
     crate::engine::readonly::check(&sql).map_err(|e| UsageError(e.to_string()))?;
-    let rt = super::runtime()?;
-    let (engine, out) = rt.block_on(async {
+    let (engine, out) = run_blocking(async {
         let selected = select(&args.engine, file).await?;
         let q = Query {
             sql,
@@ -798,8 +858,7 @@ pub fn audit(args: AuditArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         .as_deref()
         .map(|t| usage_duration("--max-p95", t))
         .transpose()?;
-    let rt = super::runtime()?;
-    let (engine, failures, durations) = rt.block_on(async {
+    let (engine, failures, durations) = run_blocking(async {
         let selected = select(&args.engine, file).await?;
         let f = selected
             .engine

@@ -365,6 +365,7 @@ impl AthenaEngine {
                 elapsed: started.elapsed(),
                 files: Vec::new(),
                 query_id: Some(id),
+                skipped_files: Vec::new(),
             },
         })
     }

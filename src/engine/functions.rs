@@ -32,6 +32,7 @@ pub fn timestamp_type() -> DataType {
 pub fn register(ctx: &SessionContext) {
     for udf in [
         from_iso8601_timestamp(),
+        try_from_iso8601_timestamp(),
         to_iso8601(),
         date_diff(),
         date_add(),
@@ -76,27 +77,39 @@ fn arrays(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
     ColumnarValue::values_to_arrays(args)
 }
 
+/// The name under which `try(from_iso8601_timestamp(x))` runs: Trino's `try` turns
+/// the error of an unparseable time into NULL, and the local engine rewrites that
+/// call to this function, which does the same (see `local::rewrite_try`).
+pub const TRY_FROM_ISO8601_TIMESTAMP: &str = "try_from_iso8601_timestamp";
+
 fn from_iso8601_timestamp() -> ScalarUDF {
+    iso8601_parser("from_iso8601_timestamp", true)
+}
+
+fn try_from_iso8601_timestamp() -> ScalarUDF {
+    iso8601_parser(TRY_FROM_ISO8601_TIMESTAMP, false)
+}
+
+/// `from_iso8601_timestamp`: text that is not an ISO 8601 time is an error, as in
+/// Trino (`strict`), or NULL.
+fn iso8601_parser(name: &str, strict: bool) -> ScalarUDF {
     create_udf(
-        "from_iso8601_timestamp",
+        name,
         vec![DataType::Utf8],
         timestamp_type(),
         Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
+        Arc::new(move |args: &[ColumnarValue]| {
             let a = arrays(args)?;
             let text = a[0].as_string::<i32>();
             let mut out = Vec::with_capacity(text.len());
             for s in text.iter() {
-                out.push(match s {
+                out.push(match s.map(|s| (s, parse_iso8601(s))) {
                     None => None,
-                    Some(s) => match parse_iso8601(s) {
-                        Some(t) => Some(t.timestamp_millis()),
-                        None => {
-                            return exec_err!(
-                                "from_iso8601_timestamp: {s:?} is not an ISO 8601 time"
-                            );
-                        }
-                    },
+                    Some((_, Some(t))) => Some(t.timestamp_millis()),
+                    Some((_, None)) if !strict => None,
+                    Some((s, None)) => {
+                        return exec_err!("from_iso8601_timestamp: {s:?} is not an ISO 8601 time");
+                    }
                 });
             }
             let array = TimestampMillisecondArray::from(out).with_timezone("UTC");

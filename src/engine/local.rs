@@ -6,12 +6,17 @@
 //! records' camelCase keys are exposed under Athena's lower-case column names by a
 //! view rendered from the schema (`crate::schema`), so the same SQL runs here and on
 //! Athena.
+//!
+//! The files are read as the tables' SerDe reads them on Athena (`super::jsonl`); a
+//! file that cannot be read at all fails the query naming it, or is stepped over
+//! with [`LocalOptions::skip_bad_files`]. Queries run under a memory limit (spilling
+//! where DataFusion can, failing cleanly where it cannot) and an optional timeout.
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::compute::cast;
@@ -22,20 +27,27 @@ use datafusion::catalog::{MemorySchemaProvider, TableProvider};
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{ParamValues, ScalarValue, TableReference};
 use datafusion::datasource::empty::EmptyTable;
-use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::datasource::physical_plan::FileScanConfig;
 use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
-use datafusion::physical_plan::{ExecutionPlan, collect};
+use datafusion::execution::memory_pool::MemoryConsumer;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::ast::{Expr, Value as SqlValue, visit_expressions_mut};
+use datafusion::sql::sqlparser::ast::{
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Value as SqlValue,
+    visit_expressions_mut,
+};
+use futures::StreamExt;
 
-use super::functions::{self, format_iso8601};
+use super::functions::{self, TRY_FROM_ISO8601_TIMESTAMP, format_iso8601};
+use super::jsonl::{BadFile, BadFiles, LenientJsonFormat, display_path};
+use super::memory::{Size, default_memory_limit};
 use super::{
     ColumnInfo, EngineError, Kind, Query, QueryEngine, QueryOutput, QueryStats, ResultSet, Value,
 };
@@ -48,10 +60,25 @@ const DATA_FILE_GLOB: &str = "[!._]*";
 /// Schema that holds the raw listing tables behind the views.
 const RAW_SCHEMA: &str = "raw";
 
+/// How the local engine treats bad files, memory and time.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// Step over data files that cannot be read at all (each is listed in the
+    /// query's [`QueryStats::skipped_files`]) instead of failing the query.
+    pub skip_bad_files: bool,
+    /// Bytes the engine may hold at once; `None`: [`default_memory_limit`].
+    pub memory_limit: Option<u64>,
+    /// Stop a query that runs longer ([`EngineError::TimedOut`]).
+    pub timeout: Option<Duration>,
+}
+
 /// The embedded engine over one local directory.
 pub struct LocalEngine {
     ctx: SessionContext,
     root: PathBuf,
+    bad_files: Arc<BadFiles>,
+    memory_limit: u64,
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for LocalEngine {
@@ -98,9 +125,15 @@ fn view_column(c: &Column) -> String {
 }
 
 impl LocalEngine {
-    /// Registers the three tables over `root`. A table whose folder is missing is
-    /// empty rather than an error (a new bucket may not have stage events yet).
+    /// Registers the three tables over `root` with the default options. A table
+    /// whose folder is missing is empty rather than an error (a new bucket may not
+    /// have stage events yet).
     pub async fn open(root: &Path) -> Result<Self, EngineError> {
+        Self::open_with(root, LocalOptions::default()).await
+    }
+
+    /// Registers the three tables over `root`, with `options`.
+    pub async fn open_with(root: &Path, options: LocalOptions) -> Result<Self, EngineError> {
         if !root.is_dir() {
             return Err(EngineError::Setup(format!(
                 "{} is not a directory: --local needs a folder laid out like the bucket \
@@ -118,7 +151,16 @@ impl LocalEngine {
             .with_information_schema(true)
             // Fewer, larger partitions: the data is many small gzip files.
             .with_collect_statistics(false);
-        let ctx = SessionContext::new_with_config(config);
+        let memory_limit = options.memory_limit.unwrap_or_else(default_memory_limit);
+        // Operators that can spill (sorts, aggregations) spill to the temporary
+        // directory; the rest fail the query with ResourcesExhausted instead of
+        // growing until the system kills the process.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(usize::try_from(memory_limit).unwrap_or(usize::MAX), 1.0)
+            .build_arc()
+            .map_err(setup)?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let bad_files = Arc::new(BadFiles::new(options.skip_bad_files));
         functions::register(&ctx);
         let catalog = ctx
             .catalog("datafusion")
@@ -127,17 +169,99 @@ impl LocalEngine {
             .register_schema(RAW_SCHEMA, Arc::new(MemorySchemaProvider::new()))
             .map_err(setup)?;
         for table in Table::ALL {
-            let provider = raw_table(&ctx, &root, table).await?;
+            let provider = raw_table(&ctx, &root, table, &bad_files).await?;
             ctx.register_table(TableReference::partial(RAW_SCHEMA, table.name()), provider)
                 .map_err(setup)?;
             ctx.sql(&view_sql(table)).await.map_err(setup)?;
         }
-        Ok(LocalEngine { ctx, root })
+        Ok(LocalEngine {
+            ctx,
+            root,
+            bad_files,
+            memory_limit,
+            timeout: options.timeout,
+        })
     }
 
     /// The directory the tables read.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// [`QueryEngine::run`] without the timeout.
+    async fn run_unbounded(
+        &self,
+        query: &Query,
+        started: Instant,
+    ) -> Result<QueryOutput, EngineError> {
+        let invalid = |e: DataFusionError| EngineError::Invalid(e.to_string());
+        let execution = |e: DataFusionError| execution_error(e, self.memory_limit);
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let mut statement = state
+            .sql_to_statement(&query.sql, &dialect)
+            .map_err(invalid)?;
+        let placeholders = number_placeholders(&mut statement)?;
+        if placeholders != query.params.len() {
+            return Err(EngineError::Invalid(format!(
+                "the statement has {placeholders} placeholder(s) but {} value(s) were given",
+                query.params.len()
+            )));
+        }
+        rewrite_try(&mut statement);
+        let plan = state.statement_to_plan(statement).await.map_err(invalid)?;
+        // Queries only read: no DDL, no writes (COPY, INSERT), no SET.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(invalid)?;
+        let plan = if query.params.is_empty() {
+            plan
+        } else {
+            let values: Vec<ScalarValue> = query
+                .params
+                .iter()
+                .map(|p| ScalarValue::Utf8(Some(p.clone())))
+                .collect();
+            plan.with_param_values(ParamValues::from(values))
+                .map_err(invalid)?
+        };
+        let frame = self.ctx.execute_logical_plan(plan).await.map_err(invalid)?;
+        let schema = frame.schema().as_arrow().clone();
+        let physical = frame.create_physical_plan().await.map_err(execution)?;
+        let (bytes_scanned, files) = files_scanned(&physical);
+        // The rows are held until the query ends, so they count against the memory
+        // limit too (twice their Arrow size: they are copied into result values).
+        let held = MemoryConsumer::new("cplogs query result")
+            .register(&self.ctx.runtime_env().memory_pool);
+        let mut stream = execute_stream(physical, self.ctx.task_ctx()).map_err(execution)?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(execution)?;
+            held.try_grow(batch.get_array_memory_size().saturating_mul(2))
+                .map_err(execution)?;
+            batches.push(batch);
+        }
+        drop(stream);
+        let result = to_result(&schema, &batches)?;
+        let skipped_files = self
+            .bad_files
+            .among(&files)
+            .into_iter()
+            .map(|b| (b.file, b.reason))
+            .collect();
+        Ok(QueryOutput {
+            result,
+            stats: QueryStats {
+                bytes_scanned,
+                elapsed: started.elapsed(),
+                files,
+                query_id: None,
+                skipped_files,
+            },
+        })
     }
 }
 
@@ -145,6 +269,7 @@ async fn raw_table(
     ctx: &SessionContext,
     root: &Path,
     table: Table,
+    bad_files: &Arc<BadFiles>,
 ) -> Result<Arc<dyn TableProvider>, EngineError> {
     let dir = root.join(table.name());
     if !dir.is_dir() {
@@ -158,7 +283,8 @@ async fn raw_table(
     let url = ListingTableUrl::parse(&dir_text)
         .and_then(|u| u.with_glob(DATA_FILE_GLOB))
         .map_err(setup)?;
-    let format = JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP);
+    // Gzip JSON lines, read record by record as the tables' SerDe reads them.
+    let format = LenientJsonFormat::new(Arc::clone(bad_files));
     // Any file name: Firehose writes `<stream>-…-<uuid>.gz`, cplogs `….json.gz`.
     let options = ListingOptions::new(Arc::new(format))
         .with_file_extension("")
@@ -211,6 +337,71 @@ fn number_placeholders(statement: &mut DfStatement) -> Result<usize, EngineError
     Ok(positions.len())
 }
 
+/// Rewrites Trino's `try(from_iso8601_timestamp(x))` to the engine's NULL-returning
+/// parser. A `try` around anything else stays as it is and fails as an unknown
+/// function: DataFusion evaluates function arguments before the call, so a general
+/// `try` cannot catch their errors.
+fn rewrite_try(statement: &mut DfStatement) {
+    let DfStatement::Statement(stmt) = statement else {
+        return;
+    };
+    let _ = visit_expressions_mut(stmt.as_mut(), |e| {
+        if let Expr::Function(f) = e
+            && f.name.to_string().eq_ignore_ascii_case("try")
+            && let FunctionArguments::List(list) = &f.args
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Function(inner)))] =
+                list.args.as_slice()
+            && inner
+                .name
+                .to_string()
+                .eq_ignore_ascii_case("from_iso8601_timestamp")
+        {
+            let mut parser = inner.clone();
+            parser.name = ObjectName::from(vec![Ident::new(TRY_FROM_ISO8601_TIMESTAMP)]);
+            *e = Expr::Function(parser);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// The engine error a DataFusion error stands for: a bad file, the memory limit, or
+/// a failure in the engine.
+fn execution_error(e: DataFusionError, limit: u64) -> EngineError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        if let Some(bad) = c.downcast_ref::<BadFile>() {
+            return EngineError::BadFile {
+                file: bad.file.clone(),
+                reason: bad.reason.clone(),
+            };
+        }
+        cause = c.source();
+    }
+    let text = e.to_string();
+    if matches!(e.find_root(), DataFusionError::ResourcesExhausted(_))
+        || text.contains("Resources exhausted")
+    {
+        // DataFusion lists the largest consumers on indented lines; they say what
+        // grew (the result, a join, a sort) in one line.
+        let root = e.find_root().to_string();
+        let consumers: Vec<&str> = root
+            .lines()
+            .filter(|l| l.starts_with("  "))
+            .map(|l| l.trim().trim_end_matches([',', '.']))
+            .collect();
+        let detail = if consumers.is_empty() {
+            root.lines().next().unwrap_or_default().to_owned()
+        } else {
+            format!("largest: {}", consumers.join("; "))
+        };
+        return EngineError::OutOfMemory {
+            limit: Size(limit).to_string(),
+            detail,
+        };
+    }
+    EngineError::Execution(text)
+}
+
 fn files_scanned(plan: &Arc<dyn ExecutionPlan>) -> (u64, Vec<String>) {
     let mut bytes = 0;
     let mut files = BTreeSet::new();
@@ -220,7 +411,7 @@ fn files_scanned(plan: &Arc<dyn ExecutionPlan>) -> (u64, Vec<String>) {
         {
             for group in &scan.file_groups {
                 for f in group.iter() {
-                    if files.insert(f.object_meta.location.to_string()) {
+                    if files.insert(display_path(&f.object_meta.location)) {
                         bytes += f.object_meta.size;
                     }
                 }
@@ -363,56 +554,26 @@ impl QueryEngine for LocalEngine {
 
     async fn run(&self, query: &Query) -> Result<QueryOutput, EngineError> {
         let started = Instant::now();
-        let invalid = |e: datafusion::error::DataFusionError| EngineError::Invalid(e.to_string());
-        let execution =
-            |e: datafusion::error::DataFusionError| EngineError::Execution(e.to_string());
-        let state = self.ctx.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let mut statement = state
-            .sql_to_statement(&query.sql, &dialect)
-            .map_err(invalid)?;
-        let placeholders = number_placeholders(&mut statement)?;
-        if placeholders != query.params.len() {
-            return Err(EngineError::Invalid(format!(
-                "the statement has {placeholders} placeholder(s) but {} value(s) were given",
-                query.params.len()
-            )));
-        }
-        let plan = state.statement_to_plan(statement).await.map_err(invalid)?;
-        // Queries only read: no DDL, no writes (COPY, INSERT), no SET.
-        SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(invalid)?;
-        let plan = if query.params.is_empty() {
-            plan
-        } else {
-            let values: Vec<ScalarValue> = query
-                .params
-                .iter()
-                .map(|p| ScalarValue::Utf8(Some(p.clone())))
-                .collect();
-            plan.with_param_values(ParamValues::from(values))
-                .map_err(invalid)?
+        let Some(limit) = self.timeout else {
+            return self.run_unbounded(query, started).await;
         };
-        let frame = self.ctx.execute_logical_plan(plan).await.map_err(invalid)?;
-        let schema = frame.schema().as_arrow().clone();
-        let physical = frame.create_physical_plan().await.map_err(execution)?;
-        let (bytes_scanned, files) = files_scanned(&physical);
-        let batches = collect(physical, self.ctx.task_ctx())
-            .await
-            .map_err(execution)?;
-        let result = to_result(&schema, &batches)?;
-        Ok(QueryOutput {
-            result,
-            stats: QueryStats {
-                bytes_scanned,
-                elapsed: started.elapsed(),
-                files,
-                query_id: None,
-            },
-        })
+        // The clock runs on its own thread: an operator that computes without
+        // yielding (a cross join feeding an aggregate) can keep every runtime worker
+        // busy, and then no timer of the runtime would fire. Dropping the running
+        // query stops it: DataFusion aborts its tasks (a task that never yields runs
+        // on until the runtime is shut down, which the CLI does at once).
+        let (fired, alarm) = tokio::sync::oneshot::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                let _ = fired.send(());
+            }
+        });
+        let out = tokio::select! {
+            out = self.run_unbounded(query, started) => out,
+            _ = alarm => Err(EngineError::TimedOut(limit)),
+        };
+        drop(done);
+        out
     }
 }

@@ -10,7 +10,11 @@ pub mod athena;
 #[cfg(feature = "local")]
 pub mod functions;
 #[cfg(feature = "local")]
+pub mod jsonl;
+#[cfg(feature = "local")]
 pub mod local;
+#[cfg(feature = "local")]
+pub mod memory;
 pub mod readonly;
 
 /// A statement and the values of its `?` placeholders, in order.
@@ -136,6 +140,9 @@ pub struct QueryStats {
     pub files: Vec<String>,
     /// The engine's id of the query (Athena's QueryExecutionId).
     pub query_id: Option<String>,
+    /// Data files that could not be read and were stepped over (the local engine
+    /// with `skip_bad_files`): `(file, reason)`.
+    pub skipped_files: Vec<(String, String)>,
 }
 
 /// A finished query.
@@ -162,6 +169,28 @@ pub enum EngineError {
     /// The query ran longer than allowed and was stopped.
     #[error("the query ran longer than {0:?} and was stopped")]
     TimedOut(Duration),
+    /// A data file cannot be read at all (not gzip, truncated, not JSON lines).
+    #[error(
+        "{file}: {reason}: move it out of the table folder, or pass --skip-bad-files to \
+         step over unreadable files"
+    )]
+    BadFile {
+        /// The file.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The query needed more memory than the local engine may use.
+    #[error(
+        "the query needs more memory than the limit ({limit}); raise --memory-limit or \
+         narrow the window ({detail})"
+    )]
+    OutOfMemory {
+        /// The limit, as text (`64.0 MiB`).
+        limit: String,
+        /// The engine's own words.
+        detail: String,
+    },
     /// Interrupted by the user (Ctrl-C); the query was stopped.
     #[error("interrupted: the query was stopped")]
     Interrupted,
