@@ -7,8 +7,8 @@ use std::time::Instant;
 use aws_sdk_glue::types::DatabaseInput;
 use chrono::{Duration, NaiveDate};
 use cplogs::Table;
-use cplogs::layout::{Dt, partition_prefix};
-use cplogs::repair::{RepairOptions, repair};
+use cplogs::aws::repair::{RepairOptions, repair};
+use cplogs::core::layout::{Dt, partition_prefix};
 
 const DAYS: i64 = 1_000;
 const RUNS: usize = 3;
@@ -26,14 +26,14 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions {
+        let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
             region: Some("us-east-1".into()),
             profile: None,
             endpoint_url: Some(endpoint),
         })
         .await;
-        let s3 = cplogs::aws::s3_client(&config);
-        let glue = cplogs::aws::glue_client(&config);
+        let s3 = cplogs::aws::sdk::s3_client(&config);
+        let glue = cplogs::aws::sdk::glue_client(&config);
         let bucket = format!("cplogs-bench-{}", std::process::id());
         s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
 
@@ -75,7 +75,7 @@ fn main() {
             for t in Table::ALL {
                 glue.create_table()
                     .database_name(&database)
-                    .table_input(cplogs::glue::table_input(t, &bucket, false).expect("input"))
+                    .table_input(cplogs::aws::glue::table_input(t, &bucket, false).expect("input"))
                     .send()
                     .await
                     .expect("table");

@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use cplogs::demo::{DemoConfig, generate};
 use cplogs::engine::QueryEngine;
 use cplogs::engine::local::{LocalEngine, view_sql};
 use cplogs::ingest::PartitionWriter;
-use cplogs::reports::{Breakdown, REPORTS, ReportParams, sections};
+use cplogs::ingest::demo::{DemoConfig, generate};
+use cplogs::reports::{Breakdown, REPORTS, ReportParams};
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
@@ -71,13 +71,12 @@ fn main() {
         "report (statement)", "best", "median", "rows", "read"
     );
     for report in REPORTS {
-        let breakdowns: &[Breakdown] = if report.name == "durations" {
-            &[Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action]
-        } else {
-            &[Breakdown::Pipeline]
+        let breakdowns = match report.breakdowns() {
+            b if b.is_empty() => vec![Breakdown::Pipeline],
+            b => b,
         };
-        for by in breakdowns {
-            let statements = sections(report.name, *by);
+        for by in &breakdowns {
+            let statements = report.sections(*by);
             let mut times: Vec<Duration> = Vec::new();
             let mut rows = 0;
             let mut bytes = 0;
@@ -93,7 +92,7 @@ fn main() {
                 times.push(started.elapsed());
             }
             times.sort();
-            let names: Vec<&str> = statements.iter().map(|s| s.name.as_str()).collect();
+            let names: Vec<&str> = statements.iter().map(|s| s.name).collect();
             println!(
                 "{:<34} {:>8.2}s {:>8.2}s {:>8} {:>7.1} MB",
                 format!("{} ({})", report.name, names.join("+")),
@@ -112,7 +111,7 @@ fn main() {
     let plain = rt.block_on(datafusion_reader(&dir));
     let (mut total_new, mut total_old) = (0.0, 0.0);
     for report in REPORTS {
-        for s in sections(report.name, Breakdown::Pipeline) {
+        for s in report.sections(Breakdown::Pipeline) {
             let q = s.query(&params);
             let best = |f: &dyn Fn() -> usize| {
                 (0..3)
@@ -197,7 +196,7 @@ async fn datafusion_reader(dir: &std::path::Path) -> SessionContext {
             )]);
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
-            .with_schema(cplogs::arrow::file_schema(table));
+            .with_schema(cplogs::engine::arrow::file_schema(table));
         let provider = ListingTable::try_new(config).expect("table");
         ctx.register_table(
             TableReference::partial("raw", table.name()),

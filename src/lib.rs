@@ -1,53 +1,36 @@
 //! cplogs: keep and query AWS CodePipeline execution history.
 //!
-//! The library is the one definition of everything DESIGN.md names: the event model
-//! ([`event`]), the log record ([`record`]), the table schema ([`schema`]) and the file
-//! layout ([`layout`]), plus the transform that joins them ([`transform`]). With default
-//! features off it compiles only that core, which is what the Lambdas depend on; the
-//! `cli` feature adds the command-line tool.
+//! The folders are the parts (ARCHITECTURE.md draws the map):
+//! - [`core`]: the one definition of everything DESIGN.md names (event model, log
+//!   record, table schema, file layout) and the transform that joins them. Always
+//!   compiled; with default features off it is all the transform Lambda gets.
+//! - [`aws`]: the Glue/S3 side: SDK configuration, the schema as Glue tables,
+//!   partition registration (the partition Lambda, feature `aws`), reconciling S3 with
+//!   Glue, table management, the template's tables and IAM policies.
+//! - [`engine`]: the two query engines (embedded and Athena) behind one interface.
+//! - [`rows`]: the typed result rows engines produce and output formats consume.
+//! - [`reports`]: the canned reports: one definition each, over the SQL in `sql/`.
+//! - [`output`]: result rows as tables, JSON, CSV, markdown.
+//! - [`ingest`]: events from files into the bucket layout on disk, and the demo history.
+//! - [`cli`]: the `cplogs` command line: settings, one module per command, exit codes.
 
-pub mod event;
-pub mod layout;
-pub mod record;
-pub mod schema;
-pub mod template;
-pub mod transform;
+pub mod core;
 
-#[cfg(feature = "arrow")]
-pub mod arrow;
-#[cfg(feature = "aws")]
-pub mod aws;
-#[cfg(any(feature = "local", feature = "athena"))]
-pub mod engine;
 #[cfg(feature = "glue")]
-pub mod glue;
-#[cfg(feature = "aws")]
-pub mod partitions;
-#[cfg(feature = "s3")]
-pub mod repair;
-#[cfg(feature = "cli")]
-pub mod tables;
-
+pub mod aws;
 #[cfg(feature = "cli")]
 pub mod cli;
-#[cfg(feature = "cli")]
-pub mod config;
-#[cfg(feature = "cli")]
-pub mod demo;
-#[cfg(feature = "cli")]
-pub mod exit;
-#[cfg(feature = "cli")]
-pub mod iam;
+#[cfg(any(feature = "local", feature = "athena"))]
+pub mod engine;
 #[cfg(feature = "cli")]
 pub mod ingest;
 #[cfg(feature = "cli")]
 pub mod output;
-#[cfg(feature = "local")]
-pub mod reports;
 #[cfg(feature = "cli")]
-pub mod split;
-pub mod window;
+pub mod reports;
+#[cfg(any(feature = "local", feature = "athena"))]
+pub mod rows;
 
-pub use layout::Dt;
-pub use schema::Table;
-pub use transform::{Routed, TransformError, transform_into};
+pub use core::layout::Dt;
+pub use core::schema::Table;
+pub use core::transform::{Routed, TransformError, transform_into};

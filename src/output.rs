@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use comfy_table::{ContentArrangement, Table as Grid, presets};
 use serde_json::{Map, Value as Json, json};
 
-use crate::engine::{Kind, ResultSet, Value};
+use crate::rows::{Kind, ResultSet, Value};
 
 /// Version of the JSON output's shape; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -245,7 +245,7 @@ fn io_error(e: csv::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ColumnInfo;
+    use crate::rows::ColumnInfo;
 
     fn sample() -> ResultSet {
         ResultSet {

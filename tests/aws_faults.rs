@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use aws_sdk_glue::types::DatabaseInput;
 use cplogs::Table;
-use cplogs::layout::{Dt, partition_prefix};
+use cplogs::core::layout::{Dt, partition_prefix};
 use serde_json::{Value, json};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -240,14 +240,14 @@ async fn seed(days: usize) -> (String, String, aws_sdk_glue::Client, Vec<Dt>) {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let bucket = format!("cplogs-faults-{}-{n}", std::process::id());
     let database = format!("cplogs_faults_{}_{n}", std::process::id());
-    let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions {
+    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
         region: Some("us-east-1".into()),
         profile: None,
         endpoint_url: Some(moto()),
     })
     .await;
-    let s3 = cplogs::aws::s3_client(&config);
-    let glue = cplogs::aws::glue_client(&config);
+    let s3 = cplogs::aws::sdk::s3_client(&config);
+    let glue = cplogs::aws::sdk::glue_client(&config);
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     glue.create_database()
         .database_input(DatabaseInput::builder().name(&database).build().unwrap())
@@ -261,7 +261,7 @@ async fn seed(days: usize) -> (String, String, aws_sdk_glue::Client, Vec<Dt>) {
     for t in Table::ALL {
         glue.create_table()
             .database_name(&database)
-            .table_input(cplogs::glue::table_input(t, &bucket, false).unwrap())
+            .table_input(cplogs::aws::glue::table_input(t, &bucket, false).unwrap())
             .send()
             .await
             .unwrap();

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use cplogs::Table;
 use cplogs::engine::local::{LocalEngine, LocalOptions};
-use cplogs::engine::{EngineError, Query, QueryEngine, QueryOutput, Value};
+use cplogs::engine::{EngineError, Query, QueryEngine, QueryOutput};
 use cplogs::ingest::PartitionWriter;
-use cplogs::reports::{Breakdown, ReportParams, sections};
+use cplogs::reports::{Breakdown, ReportParams};
+use cplogs::rows::Value;
 use serde_json::Value as Json;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -23,11 +24,11 @@ fn at(s: &str) -> DateTime<Utc> {
 /// Ten days of demo history for 5 pipelines, ending 2026-11-20.
 fn demo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = cplogs::demo::DemoConfig::new(at("2026-11-20T18:00:00Z"));
+    let mut config = cplogs::ingest::demo::DemoConfig::new(at("2026-11-20T18:00:00Z"));
     config.pipelines = 5;
     config.days = 10;
     let mut writer = PartitionWriter::new(dir.path(), 1);
-    cplogs::demo::generate(&config, &mut writer, |_| {}).unwrap();
+    cplogs::ingest::demo::generate(&config, &mut writer, |_| {}).unwrap();
     writer.finish().unwrap();
     dir
 }
@@ -47,9 +48,9 @@ fn statements(p: &ReportParams) -> Vec<(String, Query)> {
     let mut out = Vec::new();
     for r in cplogs::reports::REPORTS {
         for by in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
-            for s in sections(r.name, by) {
-                if seen.insert(s.name.clone()) {
-                    out.push((s.name.clone(), s.query(p)));
+            for s in r.sections(by) {
+                if seen.insert(s.name) {
+                    out.push((s.name.to_owned(), s.query(p)));
                 }
             }
         }

@@ -13,8 +13,8 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use chrono::{Duration, NaiveDate};
 use cplogs::Table;
-use cplogs::layout::{Dt, partition_location, partition_prefix};
-use cplogs::repair::{RepairOptions, TableRepair, repair};
+use cplogs::aws::repair::{RepairOptions, TableRepair, repair};
+use cplogs::core::layout::{Dt, partition_location, partition_prefix};
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
@@ -76,14 +76,14 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions {
+    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
         region: Some("us-east-1".into()),
         profile: None,
         endpoint_url: Some(endpoint()),
     })
     .await;
     let counter = Counter::default();
-    let s3 = cplogs::aws::s3_client(&config);
+    let s3 = cplogs::aws::sdk::s3_client(&config);
     let glue = aws_sdk_glue::Client::from_conf(
         aws_sdk_glue::config::Builder::from(&config)
             .interceptor(counter.clone())
@@ -123,7 +123,7 @@ async fn env() -> Env {
         env.glue
             .create_table()
             .database_name(&env.database)
-            .table_input(cplogs::glue::table_input(t, &env.bucket, false).unwrap())
+            .table_input(cplogs::aws::glue::table_input(t, &env.bucket, false).unwrap())
             .send()
             .await
             .unwrap();
@@ -211,7 +211,7 @@ impl Env {
     async fn add_partition(&self, table: Table, dt: Dt, location: &str) {
         let sd = StorageDescriptor::builder()
             .location(location)
-            .set_columns(Some(cplogs::glue::columns(table).unwrap()))
+            .set_columns(Some(cplogs::aws::glue::columns(table).unwrap()))
             .build();
         self.glue
             .create_partition()

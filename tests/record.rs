@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use cplogs::schema::{Column, ColumnType};
+use cplogs::core::schema::{Column, ColumnType};
 use cplogs::{Table, transform_into};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Value, json};

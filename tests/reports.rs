@@ -7,9 +7,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use cplogs::engine::local::LocalEngine;
-use cplogs::engine::{Query, QueryEngine, ResultSet, Value};
+use cplogs::engine::{Query, QueryEngine};
 use cplogs::ingest::{IngestReport, PartitionWriter, ingest_bytes};
-use cplogs::reports::{Breakdown, ReportParams, sections, statement};
+use cplogs::reports::{Breakdown, ReportParams, statement};
+use cplogs::rows::{ResultSet, Value};
 use serde_json::{Value as Json, json};
 
 const WEIRD: &str = "we'ird;--pipe\\ü";
@@ -606,7 +607,7 @@ async fn only_the_window_partitions_are_read() {
     .unwrap();
     for r in cplogs::reports::REPORTS {
         for by in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
-            for s in sections(r.name, by) {
+            for s in r.sections(by) {
                 let out = e.run(&s.query(&p)).await.unwrap();
                 assert!(!out.stats.files.is_empty(), "{}", s.name);
                 for f in &out.stats.files {
@@ -782,7 +783,7 @@ async fn null_sort_keys_come_last_and_ties_are_settled() {
 /// The tables as the second engine needs them: each column's JSON key, its SQL name
 /// and its type (struct fields under their JSON keys).
 fn tables_for_second_engine() -> Json {
-    use cplogs::schema::ColumnType;
+    use cplogs::core::schema::ColumnType;
     let tables: Vec<Json> = cplogs::Table::ALL
         .iter()
         .map(|t| {
@@ -883,8 +884,8 @@ async fn both_engines_agree(root: &Path, variants: &[(&str, ReportParams)]) -> u
         let mut seen = std::collections::BTreeSet::new();
         for r in cplogs::reports::REPORTS {
             for by in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
-                for st in sections(r.name, by) {
-                    if seen.insert(st.name.clone()) {
+                for st in r.sections(by) {
+                    if seen.insert(st.name) {
                         queries.push((format!("{} ({label})", st.name), st.query(p)));
                     }
                 }
@@ -952,11 +953,11 @@ async fn a_second_engine_gives_the_same_rows() {
     assert!(rows > 50, "{rows}");
 
     let demo = tempfile::tempdir().unwrap();
-    let mut config = cplogs::demo::DemoConfig::new(at("2026-11-20T18:00:00Z"));
+    let mut config = cplogs::ingest::demo::DemoConfig::new(at("2026-11-20T18:00:00Z"));
     config.pipelines = 5;
     config.days = 10;
     let mut writer = PartitionWriter::new(demo.path(), 1);
-    cplogs::demo::generate(&config, &mut writer, |_| {}).unwrap();
+    cplogs::ingest::demo::generate(&config, &mut writer, |_| {}).unwrap();
     writer.finish().unwrap();
     let window = ReportParams::new(
         at("2026-11-12T00:00:00Z"),

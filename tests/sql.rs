@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use cplogs::reports::{Breakdown, Literal, REPORTS, ReportParams, SQL_FILES, Statement, sections};
-use cplogs::schema::{DEFAULT_DATABASE, Table};
+use cplogs::core::schema::{DEFAULT_DATABASE, Table};
+use cplogs::reports::{Breakdown, Literal, REPORTS, ReportParams, all_statements, sql::markers};
 use datafusion::sql::sqlparser::ast::{
     Expr, Query as SqlQuery, SetExpr, Value as SqlValue, Visit, Visitor, visit_expressions,
 };
@@ -58,9 +58,8 @@ fn body(text: &str) -> String {
 
 #[test]
 fn every_table_read_is_filtered_on_dt_from_the_window() {
-    for file in SQL_FILES {
-        Statement::parse(file).unwrap();
-        let sql = body(file.text);
+    for st in all_statements() {
+        let sql = body(&st.sql);
         let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
         let lower = flat.to_ascii_lowercase();
         let reads: usize = Table::ALL
@@ -70,20 +69,20 @@ fn every_table_read_is_filtered_on_dt_from_the_window() {
                     + lower.matches(&format!("join {}", t.name())).count()
             })
             .sum();
-        assert!(reads > 0, "{} reads no table", file.file);
+        assert!(reads > 0, "{} reads no table", st.name);
         let filters = lower
             .matches("dt between {{since_dt}} and {{until_dt}}")
             .count();
         assert_eq!(
             filters, reads,
             "{}: every table read needs `dt BETWEEN {{{{since_dt}}}} AND {{{{until_dt}}}}`",
-            file.file
+            st.name
         );
         // And on the event time, with the window's instants.
         let times = lower.matches("\"timestamp\") >= {{since}}").count();
-        assert_eq!(times, reads, "{}", file.file);
+        assert_eq!(times, reads, "{}", st.name);
         let ends = lower.matches("\"timestamp\") < {{until}}").count();
-        assert_eq!(ends, reads, "{}", file.file);
+        assert_eq!(ends, reads, "{}", st.name);
     }
 }
 
@@ -193,8 +192,8 @@ fn placeholders_only_in_where_and_no_literal_from_user_text() {
     let mut statements = 0;
     for report in REPORTS {
         for by in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
-            for st in sections(report.name, by) {
-                let file_strings = walk_bundled(st.sql);
+            for st in report.sections(by) {
+                let file_strings = walk_bundled(&st.sql);
                 for p in &variants {
                     let q = st.query(p);
                     statements += 1;
@@ -235,11 +234,12 @@ fn placeholders_only_in_where_and_no_literal_from_user_text() {
     assert!(statements >= 3 * 11, "{statements}");
 }
 
-/// The string literals of a bundled file, its markers standing for nothing.
+/// The string literals of a bundled statement, its markers standing for nothing.
 fn walk_bundled(sql: &str) -> Vec<String> {
     let mut text = sql.to_owned();
-    for l in Literal::ALL {
-        text = text.replace(&format!("{{{{{}}}}}", l.name()), "NULL");
+    let names: Vec<String> = markers(sql).map(|(_, m)| m.to_owned()).collect();
+    for m in names {
+        text = text.replace(&format!("{{{{{m}}}}}"), "NULL");
     }
     walk(&text).strings
 }

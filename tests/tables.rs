@@ -45,13 +45,13 @@ fn tables(db: &str, args: &[&str]) -> (Option<i32>, Value, String) {
 }
 
 async fn glue() -> aws_sdk_glue::Client {
-    let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions {
+    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
         region: Some("us-east-1".into()),
         profile: None,
         endpoint_url: Some(endpoint()),
     })
     .await;
-    cplogs::aws::glue_client(&config)
+    cplogs::aws::sdk::glue_client(&config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +108,7 @@ async fn create_is_idempotent_reports_drift_and_updates_on_request() {
     assert_eq!(code, Some(0), "no differences");
 
     // Someone edits a table by hand: one column dropped, location moved.
-    let mut input = cplogs::glue::table_input(Table::Stage, "logs", false).unwrap();
+    let mut input = cplogs::aws::glue::table_input(Table::Stage, "logs", false).unwrap();
     let mut sd = input.storage_descriptor().unwrap().clone();
     sd.columns
         .as_mut()

@@ -4,7 +4,7 @@
 //!
 //! The template's tables are also deployed here in miniature (intrinsic functions
 //! resolved as CloudFormation would, for both values of `UsePartitionProjection`) and
-//! compared with `cplogs::tables::diff`, the comparison `cplogs tables diff` and
+//! compared with `cplogs::aws::tables::diff`, the comparison `cplogs tables diff` and
 //! `create` use, so a freshly deployed stack shows no drift.
 
 use std::collections::HashMap;
@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, Table as GlueTable, TableInput};
 use cplogs::Table;
-use cplogs::glue::table_input;
-use cplogs::tables::{Difference, declared_projection, diff, updated_parameters};
-use cplogs::template::{
+use cplogs::aws::glue::table_input;
+use cplogs::aws::tables::{Difference, declared_projection, diff, updated_parameters};
+use cplogs::aws::template::{
     BEGIN_MARKER, END_MARKER, PROJECTION_CONDITION, glue_tables_yaml, logical_id,
 };
 use serde_yaml::Value;

@@ -1,21 +1,16 @@
--- name: approvals
 -- description: Manual approvals (Approval category actions) per pipeline, stage and action: how many ended, approved and rejected, and the wait in seconds (p50, p90, max).
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM action_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
       AND "type".category = 'Approval'
 ),
 attempts AS (
     SELECT pipeline, executionid, stage, action, actionexecutionid,
            min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS outcome,
-           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS ended_at
+           max_by(state, ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS ended_at
     FROM events
     GROUP BY pipeline, executionid, stage, action, actionexecutionid
 ),

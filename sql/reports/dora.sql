@@ -1,21 +1,16 @@
--- name: dora
 -- description: DORA metrics per pipeline: deployments (succeeded executions) and deployments per day, change failure rate (FAILED / SUCCEEDED+FAILED), mean time to restore (from the FAILED execution that starts a failure streak to the next SUCCEEDED one, seconds) and median lead time (STARTED to SUCCEEDED, seconds).
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            try(from_iso8601_timestamp(starttime)) AS start_time
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 executions AS (
     SELECT pipeline, executionid,
            coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome,
-           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS ended_at
+           max_by(state, ts) FILTER (WHERE state IN {{terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{terminal_states}}) AS ended_at
     FROM events
     GROUP BY pipeline, executionid
 ),

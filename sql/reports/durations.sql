@@ -1,21 +1,16 @@
--- name: durations
 -- description: Duration of succeeded executions per pipeline, in seconds: p50, p90, p95, max and average.
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            try(from_iso8601_timestamp(starttime)) AS start_time
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 executions AS (
     SELECT pipeline, executionid,
            coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome,
-           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS ended_at
+           max_by(state, ts) FILTER (WHERE state IN {{terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{terminal_states}}) AS ended_at
     FROM events
     GROUP BY pipeline, executionid
 ),

@@ -1,20 +1,15 @@
--- name: durations_by_stage
 -- description: Duration of succeeded stage runs per pipeline and stage, in seconds (first STARTED to the last terminal event of the stage in an execution, retries included).
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, stage, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM stage_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 runs AS (
     SELECT pipeline, executionid, stage,
            min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS outcome,
-           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS ended_at
+           max_by(state, ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS ended_at
     FROM events
     GROUP BY pipeline, executionid, stage
 ),

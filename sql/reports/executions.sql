@@ -1,6 +1,4 @@
--- name: executions
 -- description: The 50 latest executions in the window: outcome (or latest state while running), trigger, commit, start, end and duration in seconds.
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
@@ -8,16 +6,13 @@ WITH events AS (
            executiontrigger.triggertype AS trigger_type,
            executiontrigger.commitid AS commit_id
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 executions AS (
     SELECT pipeline, executionid,
            coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome,
-           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS ended_at,
+           max_by(state, ts) FILTER (WHERE state IN {{terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{terminal_states}}) AS ended_at,
            max_by(state, ts) AS last_state,
            max(trigger_type) AS trigger_type,
            max(commit_id) AS commit_id

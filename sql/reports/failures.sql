@@ -1,18 +1,13 @@
--- name: failures
 -- description: Failure rate per pipeline: executions that ended in the window, how many FAILED, and the rate.
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 executions AS (
     SELECT pipeline, executionid,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS outcome
+           max_by(state, ts) FILTER (WHERE state IN {{terminal_states}}) AS outcome
     FROM events
     GROUP BY pipeline, executionid
 )

@@ -1,16 +1,11 @@
--- name: failures_actions
 -- description: The 20 actions with the most failed attempts in the window: error codes, last failure and its external URL.
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            executionresult.errorcode AS error_code,
            executionresult.externalexecutionurl AS external_url
     FROM action_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 )
 SELECT pipeline, stage, action,
        count(*) AS failures,

@@ -1,19 +1,14 @@
--- name: flaky
 -- description: Actions that failed and then succeeded within the same execution, ranked by how often; time lost is from the first failed attempt's start to the succeeding attempt's start, in seconds.
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM action_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 attempts AS (
     SELECT pipeline, executionid, stage, action, actionexecutionid,
            coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(ts)) AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS outcome
+           max_by(state, ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS outcome
     FROM events
     GROUP BY pipeline, executionid, stage, action, actionexecutionid
 ),

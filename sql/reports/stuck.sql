@@ -1,19 +1,14 @@
--- name: stuck
 -- description: Executions with a STARTED event before the cut-off (now minus --older-than) and no terminal event since; the window reaches back --lookback (default 30d) or to --since if earlier, and ends now; age in seconds.
--- bind: pipelines pipelines
 WITH events AS (
     SELECT DISTINCT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
+    WHERE {{in_window}}
 ),
 executions AS (
     SELECT pipeline, executionid,
            min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
-           count_if(state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED')) AS terminal_events,
+           count_if(state IN {{terminal_states}}) AS terminal_events,
            max_by(state, ts) AS last_state,
            max(ts) AS last_event_at
     FROM events

@@ -1,14 +1,9 @@
--- name: timeline
 -- description: Action timeline of one execution (the given execution id, else the latest started execution in the window): each action attempt with start, end, duration in seconds and state.
--- bind: pipelines pipelines execution_id execution_id
 WITH runs AS (
     SELECT pipeline, executionid, state, from_iso8601_timestamp("timestamp") AS ts
     FROM pipeline_execution_state_change
-    WHERE dt BETWEEN {{since_dt}} AND {{until_dt}}
-      AND from_iso8601_timestamp("timestamp") >= {{since}}
-      AND from_iso8601_timestamp("timestamp") < {{until}}
-      AND (? = '' OR strpos(?, ',' || pipeline || ',') > 0)
-      AND (? = '' OR executionid = ?)
+    WHERE {{in_window}}
+      AND ({{execution_id}} = '' OR executionid = {{execution_id}})
 ),
 target AS (
     -- The latest STARTED execution (else the one with the latest event); executions
@@ -30,7 +25,7 @@ events AS (
 attempts AS (
     SELECT pipeline, executionid, stage, action, actionexecutionid,
            min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
-           max(ts) FILTER (WHERE state IN ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')) AS ended_at,
+           max(ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS ended_at,
            max_by(state, ts) AS state
     FROM events
     GROUP BY pipeline, executionid, stage, action, actionexecutionid

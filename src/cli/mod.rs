@@ -1,5 +1,5 @@
 //! The `cplogs` command line: clap arguments, validated into a command, run, and
-//! mapped to an exit code in one place (`crate::exit`).
+//! mapped to an exit code in one place (`crate::cli::exit`).
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use crate::demo::{DemoConfig, EventLines, generate, generate_events};
-use crate::exit::{Exit, UsageError, for_error};
+use crate::cli::exit::{Exit, UsageError, for_error};
+use crate::ingest::demo::{DemoConfig, EventLines, generate, generate_events};
 use crate::ingest::{
     DEFAULT_FILE_BYTES, IngestReport, PartitionWriter, PrintSink, RecordSink, ingest_reader,
     remove_stale_temp_files,
@@ -26,9 +26,12 @@ macro_rules! note {
     }};
 }
 
+pub mod exit;
 mod repair;
 pub mod report;
+pub mod settings;
 mod tables;
+pub mod window;
 
 /// Keep and query AWS CodePipeline execution history.
 #[derive(Debug, Parser)]
@@ -38,7 +41,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// Config file (default: cplogs/cplogs.toml in the user's config directory).
-    #[arg(long, value_name = "FILE", env = crate::config::CONFIG_ENV, global = true)]
+    #[arg(long, value_name = "FILE", env = crate::cli::settings::CONFIG_ENV, global = true)]
     pub config: Option<PathBuf>,
 }
 
@@ -73,7 +76,7 @@ pub enum Command {
 pub struct IamPolicyArgs {
     /// The command to print the policy for; default: every command.
     #[arg(value_enum)]
-    pub command: Option<crate::iam::PolicyCommand>,
+    pub command: Option<crate::aws::iam::PolicyCommand>,
     /// Account id for the ARNs (default: *).
     #[arg(long, default_value = "*")]
     pub account: String,
@@ -127,12 +130,12 @@ impl AwsArgs {
     pub fn database(&self) -> &str {
         self.database
             .as_deref()
-            .unwrap_or(crate::schema::DEFAULT_DATABASE)
+            .unwrap_or(crate::core::schema::DEFAULT_DATABASE)
     }
 
     /// The command-line values, for resolving settings.
-    pub fn flags(&self) -> crate::config::Flags {
-        crate::config::Flags {
+    pub fn flags(&self) -> settings::Flags {
+        settings::Flags {
             bucket: self.bucket.clone(),
             database: self.database.clone(),
             region: self.region.clone(),
@@ -144,7 +147,7 @@ impl AwsArgs {
 
     /// Fills what the command line left out from the environment and the config file.
     pub fn apply(&mut self, file: Option<&ConfigFile>) -> Result<()> {
-        let s = crate::config::resolve(&self.flags(), env_var, file)?;
+        let s = settings::resolve(&self.flags(), env_var, file)?;
         self.bucket = s.bucket.value;
         self.database = s.database.value;
         self.region = s.region.value;
@@ -155,7 +158,7 @@ impl AwsArgs {
 }
 
 /// A config file that was read, with its path.
-pub type ConfigFile = (PathBuf, crate::config::FileConfig);
+pub type ConfigFile = (PathBuf, settings::FileConfig);
 
 /// Reads a `CPLOGS_*` variable (unset and non-UTF-8 values count as unset).
 fn env_var(name: &str) -> Option<String> {
@@ -273,7 +276,7 @@ pub struct RepairArgs {
     pub aws: AwsArgs,
     /// Only this table (repeatable); default: all three.
     #[arg(long = "table", value_name = "TABLE", value_parser = parse_table)]
-    pub tables: Vec<crate::schema::Table>,
+    pub tables: Vec<crate::core::schema::Table>,
     /// First day to reconcile: 7d, 12h, 2026-11-01 or an RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
@@ -297,9 +300,12 @@ pub struct RepairArgs {
     pub format: SummaryFormat,
 }
 
-fn parse_table(s: &str) -> Result<crate::schema::Table, String> {
-    crate::schema::Table::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = crate::schema::Table::ALL.iter().map(|t| t.name()).collect();
+fn parse_table(s: &str) -> Result<crate::core::schema::Table, String> {
+    crate::core::schema::Table::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = crate::core::schema::Table::ALL
+            .iter()
+            .map(|t| t.name())
+            .collect();
         format!("unknown table {s:?}; tables: {}", names.join(", "))
     })
 }
@@ -360,7 +366,7 @@ pub struct DemoArgs {
 
 /// Builds the SDK config, refusing early when no region is known.
 async fn sdk_config(aws: &AwsArgs) -> Result<aws_config::SdkConfig> {
-    let config = crate::aws::load_config(&crate::aws::AwsOptions {
+    let config = crate::aws::sdk::load_config(&crate::aws::sdk::AwsOptions {
         region: aws.region.clone(),
         profile: aws.profile.clone(),
         endpoint_url: aws.endpoint_url.clone(),
@@ -403,7 +409,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(exit) => exit.into(),
         // The reader went away (`| head`): nothing more to say, and nobody to say it to.
-        Err(err) if crate::exit::is_broken_pipe(&err) => for_error(&err).into(),
+        Err(err) if exit::is_broken_pipe(&err) => for_error(&err).into(),
         Err(err) => {
             note!("error: {err:#}");
             for_error(&err).into()
@@ -413,7 +419,7 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit> {
-    let file = crate::config::load(cli.config.as_deref())?;
+    let file = settings::load(cli.config.as_deref())?;
     let file = file.as_ref();
     match cli.command {
         Command::Ingest(args) => ingest(args),
@@ -461,14 +467,14 @@ fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let mut flags = args.aws.flags();
     flags.workgroup = args.workgroup.clone();
     flags.output_location = args.output_location.clone();
-    let s = crate::config::resolve(&flags, env_var, file)?;
+    let s = settings::resolve(&flags, env_var, file)?;
     let or_star = |v: Option<String>| v.unwrap_or_else(|| "*".into());
     let region = s
         .region
         .value
         .or_else(|| env_var("AWS_REGION"))
         .or_else(|| env_var("AWS_DEFAULT_REGION"));
-    let ctx = crate::iam::PolicyContext {
+    let ctx = crate::aws::iam::PolicyContext {
         partition: args.partition.clone(),
         region: or_star(region),
         account: args.account.clone(),
@@ -477,7 +483,7 @@ fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         workgroup: or_star(s.workgroup.value),
         output_location: s.output_location.value,
     };
-    let doc = crate::iam::policy(args.command, &ctx);
+    let doc = crate::aws::iam::policy(args.command, &ctx);
     writeln!(
         io::stdout().lock(),
         "{}",
@@ -488,7 +494,7 @@ fn iam_policy(args: &IamPolicyArgs, file: Option<&ConfigFile>) -> Result<Exit> {
 
 fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
     let ConfigAction::Show = args.action;
-    let settings = crate::config::resolve(&args.engine.flags(), env_var, file)?;
+    let settings = settings::resolve(&args.engine.flags(), env_var, file)?;
     let mut out = io::stdout().lock();
     match args.format {
         SummaryFormat::Json => {
@@ -516,7 +522,7 @@ fn config_show(args: &ConfigArgs, file: Option<&ConfigFile>) -> Result<Exit> {
                 Some(p) => note!("config file: {}", p.display()),
                 None => note!(
                     "config file: none ({} not found)",
-                    crate::config::default_path()
+                    settings::default_path()
                         .map_or_else(|| "no config directory".into(), |p| p.display().to_string())
                 ),
             }
@@ -638,7 +644,7 @@ fn demo(args: DemoArgs) -> Result<Exit> {
     };
     // The whole history must fit in the days the tables hold (1970 … 9999).
     let first = end.checked_sub_signed(chrono::Duration::days(i64::from(args.days)));
-    if first.is_none_or(|f| f < crate::window::earliest()) || end >= crate::window::latest() {
+    if first.is_none_or(|f| f < window::earliest()) || end >= window::latest() {
         return Err(UsageError(format!(
             "--end {}: {} days ending then do not fit between 1970-01-01 and 9999-12-31",
             end.date_naive(),

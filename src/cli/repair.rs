@@ -1,4 +1,4 @@
-//! `cplogs repair-partitions`: arguments → `crate::repair`, summary to stdout.
+//! `cplogs repair-partitions`: arguments → `crate::aws::repair`, summary to stdout.
 
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
@@ -7,12 +7,12 @@ use anyhow::Result;
 use comfy_table::{Table as Grid, presets::UTF8_FULL_CONDENSED};
 
 use super::{RepairArgs, SummaryFormat, runtime, sdk_config};
-use crate::aws::{glue_client, s3_client};
-use crate::exit::{Exit, UsageError};
-use crate::layout::Dt;
-use crate::repair::{RepairOptions, TableRepair, repair};
-use crate::schema::Table;
-use crate::window::parse_instant;
+use crate::aws::repair::{RepairOptions, TableRepair, repair};
+use crate::aws::sdk::{glue_client, s3_client};
+use crate::cli::exit::{Exit, UsageError};
+use crate::cli::window::parse_instant;
+use crate::core::layout::Dt;
+use crate::core::schema::Table;
 
 fn day(flag: &str, text: Option<&String>) -> Result<Option<Dt>> {
     text.map(|t| {

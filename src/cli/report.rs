@@ -13,13 +13,14 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use serde_json::json;
 
+use crate::cli::exit::{Exit, UsageError};
+use crate::cli::window::{parse_duration, parse_instant};
 use crate::engine::athena::{AthenaEngine, MAX_REUSE};
 use crate::engine::local::{LocalEngine, LocalOptions};
-use crate::engine::{ColumnInfo, Kind, Query, QueryEngine, QueryOutput, ResultSet, Value};
-use crate::exit::{Exit, UsageError};
+use crate::engine::{Query, QueryEngine, QueryOutput};
 use crate::output::{self, Format, Section};
-use crate::reports::{self, Breakdown, REPORTS, ReportParams};
-use crate::window::{parse_duration, parse_instant};
+use crate::reports::{self, Breakdown, REPORTS, Report, ReportParams, Shape, WindowRule};
+use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// Which engine runs the SQL.
 #[derive(Debug, Args)]
@@ -65,8 +66,8 @@ pub struct EngineArgs {
 
 impl EngineArgs {
     /// The command-line values, for resolving settings.
-    pub fn flags(&self) -> crate::config::Flags {
-        crate::config::Flags {
+    pub fn flags(&self) -> crate::cli::settings::Flags {
+        crate::cli::settings::Flags {
             local: self.local.clone(),
             memory_limit: self.memory_limit.clone(),
             workgroup: self.workgroup.clone(),
@@ -116,33 +117,12 @@ pub struct WindowArgs {
     pub now: Option<String>,
 }
 
-/// The canned reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportName {
-    /// Failure rate per pipeline and the top failing actions.
-    Failures,
-    /// Execution durations (p50/p90/p95/max/avg).
-    Durations,
-    /// Action timeline of one execution.
-    Timeline,
-    /// Latest executions.
-    Executions,
-    /// Actions that failed then succeeded in one execution.
-    Flaky,
-    /// Executions with no terminal event.
-    Stuck,
-    /// Deployment frequency, change failure rate, time to restore, lead time.
-    Dora,
-    /// Manual approval waits and rejections.
-    Approvals,
-}
-
 /// `cplogs report`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The report (see `cplogs reports`).
     #[arg(value_enum)]
-    pub name: ReportName,
+    pub name: Report,
     /// Window and pipelines.
     #[command(flatten)]
     pub window: WindowArgs,
@@ -221,7 +201,10 @@ struct Selected {
 
 /// The local engine's options from the flags and settings; usage errors first, before
 /// any data is read or generated.
-fn local_options(args: &EngineArgs, settings: &crate::config::Settings) -> Result<LocalOptions> {
+fn local_options(
+    args: &EngineArgs,
+    settings: &crate::cli::settings::Settings,
+) -> Result<LocalOptions> {
     let memory_limit = match &settings.memory_limit.value {
         Some(text) => Some(crate::engine::memory::parse_size(text).map_err(|e| {
             UsageError(format!(
@@ -241,16 +224,16 @@ fn local_options(args: &EngineArgs, settings: &crate::config::Settings) -> Resul
 async fn select(args: &EngineArgs, file: Option<&ConfigFile>) -> Result<Selected> {
     // Checked whatever the engine, so a bad value is never silently ignored.
     reuse(args)?;
-    let settings = crate::config::resolve(&args.flags(), super::env_var, file)?;
+    let settings = crate::cli::settings::resolve(&args.flags(), super::env_var, file)?;
     let options = local_options(args, &settings)?;
     if args.demo {
         let dir = tempfile::Builder::new()
             .prefix("cplogs-demo-")
             .tempdir()
             .context("creating a temporary directory for the demo data")?;
-        let config = crate::demo::DemoConfig::new(Utc::now());
+        let config = crate::ingest::demo::DemoConfig::new(Utc::now());
         let mut writer = crate::ingest::PartitionWriter::new(dir.path(), 1);
-        let summary = crate::demo::generate(&config, &mut writer, |_| {})?;
+        let summary = crate::ingest::demo::generate(&config, &mut writer, |_| {})?;
         writer.finish()?;
         note!(
             "demo: {} events of {} pipelines over {} days in {}",
@@ -297,8 +280,8 @@ const LOCAL_HINT: &str = "To query a local copy of the logs instead, pass --loca
      DIR is laid out like the bucket, e.g. made by `aws s3 sync s3://BUCKET DIR` or `cplogs demo \
      --out DIR`; to try the reports without any data, pass --demo.";
 
-async fn athena(args: &EngineArgs, settings: &crate::config::Settings) -> Result<Selected> {
-    let config = crate::aws::load_config(&crate::aws::AwsOptions {
+async fn athena(args: &EngineArgs, settings: &crate::cli::settings::Settings) -> Result<Selected> {
+    let config = crate::aws::sdk::load_config(&crate::aws::sdk::AwsOptions {
         region: settings.region.value.clone(),
         profile: settings.profile.value.clone(),
         endpoint_url: settings.endpoint_url.value.clone(),
@@ -534,22 +517,16 @@ pub fn list(out: &mut dyn Write) -> Result<Exit> {
     )?;
     for r in REPORTS {
         writeln!(out, "\n  {:<11} {}", r.name, r.summary)?;
-        if !r.options.is_empty() {
-            writeln!(out, "  {:<11} options: {}", "", r.options)?;
+        let usage = r.usage();
+        if !usage.is_empty() {
+            writeln!(out, "  {:<11} options: {usage}", "")?;
         }
-        let by = if r.name == "durations" {
-            [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action].as_slice()
-        } else {
-            &[Breakdown::Pipeline]
-        };
-        for b in by {
-            for s in reports::sections(r.name, *b) {
-                writeln!(
-                    out,
-                    "  {:<11} sql/reports/{}.sql: {}",
-                    "", s.name, s.description
-                )?;
-            }
+        for s in r.statements() {
+            writeln!(
+                out,
+                "  {:<11} sql/reports/{}.sql: {}",
+                "", s.name, s.description
+            )?;
         }
     }
     Ok(Exit::Success)
@@ -569,16 +546,15 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         .with_execution_id(args.execution_id.as_deref())
         .map_err(|e| UsageError(e.to_string()))?
         .with_older_than(older);
-    if args.name == ReportName::Stuck {
-        // Stuck executions started long ago: look back whatever --since says.
-        p = p
-            .looking_back(lookback.unwrap_or(STUCK_LOOKBACK))
-            .until_now();
+    let report = args.name;
+    if let (WindowRule::OpenUntilNow { .. }, Some(default)) =
+        (report.window, report.window.lookback())
+    {
+        // Open executions started long ago: look back whatever --since says.
+        p = p.looking_back(lookback.unwrap_or(default)).until_now();
     }
-    let name = clap::ValueEnum::to_possible_value(&args.name)
-        .map(|v| v.get_name().to_owned())
-        .unwrap_or_default();
-    let statements = reports::sections(&name, args.by);
+    let name = report.name.to_owned();
+    let statements = report.sections(args.by);
     if args.print_sql {
         return print_sql(&name, &statements, &p, args.format);
     }
@@ -587,13 +563,12 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         let mut outputs = run_all(&selected.engine, &name, &statements, &p).await?;
         let mut p = p;
         // An execution id that is not in the window is searched for further back.
-        if args.name == ReportName::Timeline
+        if let (WindowRule::SearchBack { .. }, Some(default)) =
+            (report.window, report.window.lookback())
             && p.execution_id().is_some()
             && outputs[0].result.rows.is_empty()
         {
-            let wider = p
-                .clone()
-                .looking_back(lookback.unwrap_or(TIMELINE_LOOKBACK));
+            let wider = p.clone().looking_back(lookback.unwrap_or(default));
             if wider.since() < p.since() {
                 p = wider;
                 outputs = run_all(&selected.engine, &name, &statements, &p).await?;
@@ -603,7 +578,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         anyhow::Ok((selected.engine.name(), outputs, p))
     })?;
     let refs: Vec<&QueryOutput> = outputs.iter().collect();
-    if args.name == ReportName::Timeline && outputs[0].result.rows.is_empty() {
+    if report.shape == Shape::Timeline && outputs[0].result.rows.is_empty() {
         stats_line(engine, &refs);
         match p.execution_id() {
             Some(id) => note!(
@@ -621,7 +596,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         return Ok(Exit::NoData);
     }
     let mut results: Vec<ResultSet> = outputs.iter().map(|o| o.result.clone()).collect();
-    if args.name == ReportName::Timeline && args.format == Format::Table {
+    if report.shape == Shape::Timeline && args.format == Format::Table {
         let r = &results[0];
         if let (Some(Value::Text(p)), Some(Value::Text(x))) =
             (r.get(0, "pipeline"), r.get(0, "execution_id"))
@@ -634,7 +609,7 @@ pub fn report(args: ReportArgs, file: Option<&ConfigFile>) -> Result<Exit> {
         .iter()
         .zip(&results)
         .map(|(s, r)| Section {
-            name: &s.name,
+            name: s.name,
             result: r,
         })
         .collect();
@@ -654,11 +629,6 @@ fn run_blocking<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     rt.shutdown_background();
     out
 }
-
-/// How far back `stuck` looks for open executions by default.
-const STUCK_LOOKBACK: Duration = Duration::days(30);
-/// How far back `timeline --execution-id` searches by default.
-const TIMELINE_LOOKBACK: Duration = Duration::days(90);
 
 async fn run_all(
     engine: &Engine,
@@ -684,10 +654,7 @@ fn print_sql(
     p: &ReportParams,
     format: Format,
 ) -> Result<Exit> {
-    let queries: Vec<(&str, Query)> = statements
-        .iter()
-        .map(|s| (s.name.as_str(), s.query(p)))
-        .collect();
+    let queries: Vec<(&str, Query)> = statements.iter().map(|s| (s.name, s.query(p))).collect();
     let mut out = io::BufWriter::new(io::stdout().lock());
     if matches!(format, Format::Json | Format::Ndjson) {
         let doc = json!({

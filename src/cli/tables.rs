@@ -1,4 +1,4 @@
-//! `cplogs tables create|show|diff|drop`: arguments → `crate::tables`, results to stdout.
+//! `cplogs tables create|show|diff|drop`: arguments → `crate::aws::tables`, results to stdout.
 
 use std::io::{self, Write};
 
@@ -7,10 +7,10 @@ use comfy_table::{ContentArrangement, Table as Grid, presets::UTF8_FULL_CONDENSE
 use serde_json::json;
 
 use super::{SummaryFormat, TablesAction, TablesArgs, runtime, sdk_config};
-use crate::aws::glue_client;
-use crate::exit::{Exit, UsageError};
-use crate::schema::Table;
-use crate::tables::{Outcome, create, declared_projection, diff, drop_tables, get};
+use crate::aws::sdk::glue_client;
+use crate::aws::tables::{Outcome, create, declared_projection, diff, drop_tables, get};
+use crate::cli::exit::{Exit, UsageError};
+use crate::core::schema::Table;
 
 fn grid(header: &[&str]) -> Grid {
     let mut g = Grid::new();
@@ -99,10 +99,10 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                     let found = get(&glue, db, t).await?;
                     // The variant asked for, else the one the table declares.
                     let projection = variant.projection().unwrap_or_else(|| found.as_ref().is_some_and(declared_projection));
-                    let input = crate::glue::table_input(t, bucket, projection)?;
+                    let input = crate::aws::glue::table_input(t, bucket, projection)?;
                     let diffs = match found {
                         Some(found) => diff(&input, &found),
-                        None => vec![crate::tables::Difference {
+                        None => vec![crate::aws::tables::Difference {
                             what: "table".into(),
                             expected: "(exists)".into(),
                             actual: "(missing)".into(),

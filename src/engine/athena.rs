@@ -12,9 +12,8 @@ use aws_sdk_athena::types::{
     ResultReuseConfiguration,
 };
 
-use super::{
-    ColumnInfo, EngineError, Kind, Query, QueryEngine, QueryOutput, QueryStats, ResultSet, Value,
-};
+use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats};
+use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// What a running query looks like, for progress displays.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! at all named (or stepped over with `--skip-bad-files`).
 //!
 //! Record level, as the SerDe with `ignore.malformed.json` = `TRUE`
-//! (`crate::schema::SERDE_PARAMETERS`):
+//! (`crate::core::schema::SERDE_PARAMETERS`):
 //! - a line that is not a JSON object is a row of NULLs (its `dt` still set);
 //! - a number or boolean where a string column is expected reads as its JSON text
 //!   (`"version": 3` → `"3"`);
@@ -404,8 +404,8 @@ mod tests {
     use datafusion::arrow::datatypes::Int32Type;
 
     use super::*;
-    use crate::arrow::file_schema;
-    use crate::schema::Table;
+    use crate::core::schema::Table;
+    use crate::engine::arrow::file_schema;
 
     fn gz(text: &str) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

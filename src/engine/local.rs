@@ -4,7 +4,7 @@
 //! Each table is a listing table over its folder with `dt` taken from the folder
 //! names, so a filter on `dt` prunes whole folders before any file is opened. The
 //! records' camelCase keys are exposed under Athena's lower-case column names by a
-//! view rendered from the schema (`crate::schema`), so the same SQL runs here and on
+//! view rendered from the schema (`crate::core::schema`), so the same SQL runs here and on
 //! Athena.
 //!
 //! The files are read as the tables' SerDe reads them on Athena (`super::jsonl`); a
@@ -48,11 +48,10 @@ use futures::StreamExt;
 use super::functions::{self, TRY_FROM_ISO8601_TIMESTAMP, format_iso8601};
 use super::jsonl::{BadFile, BadFiles, LenientJsonFormat, display_path};
 use super::memory::{Size, default_memory_limit};
-use super::{
-    ColumnInfo, EngineError, Kind, Query, QueryEngine, QueryOutput, QueryStats, ResultSet, Value,
-};
-use crate::arrow::{file_schema, partition_field};
-use crate::schema::{Column, ColumnType, PARTITION_KEY, Table};
+use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats};
+use crate::core::schema::{Column, ColumnType, PARTITION_KEY, Table};
+use crate::engine::arrow::{file_schema, partition_field};
+use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// The file names a table reads: any that does not start with `.` or `_`.
 const DATA_FILE_GLOB: &str = "[!._]*";

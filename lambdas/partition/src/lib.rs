@@ -1,5 +1,5 @@
 //! The partition Lambda's handler: S3 ObjectCreated records → `(table, dt)` through the
-//! core layout → the missing Glue partitions created with `cplogs::partitions` (one
+//! core layout → the missing Glue partitions created with `cplogs::aws::partitions` (one
 //! batch per bucket and table).
 //!
 //! Idempotent: an existing partition counts as success, so duplicate and concurrent
@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_lambda_events::event::s3::S3Event;
 use cplogs::Table;
-use cplogs::layout::{Dt, decode_event_key, parse_key};
-use cplogs::partitions::create_partitions;
+use cplogs::aws::partitions::create_partitions;
+use cplogs::core::layout::{Dt, decode_event_key, parse_key};
 use lambda_runtime::{Error, LambdaEvent, tracing};
 use serde::Serialize;
 
@@ -23,7 +23,7 @@ pub fn database_from_env() -> String {
     std::env::var(DATABASE_ENV)
         .ok()
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| cplogs::schema::DEFAULT_DATABASE.to_owned())
+        .unwrap_or_else(|| cplogs::core::schema::DEFAULT_DATABASE.to_owned())
 }
 
 /// What one invocation did.

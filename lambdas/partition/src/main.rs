@@ -7,8 +7,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn, tracing};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions::default()).await;
-    let glue = cplogs::aws::glue_client(&config);
+    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions::default()).await;
+    let glue = cplogs::aws::sdk::glue_client(&config);
     let database = database_from_env();
     let (glue, database) = (&glue, database.as_str());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {

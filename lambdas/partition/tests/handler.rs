@@ -20,7 +20,7 @@ fn endpoint() -> String {
 }
 
 async fn glue_at(url: &str) -> aws_sdk_glue::Client {
-    let config = cplogs::aws::load_config(&cplogs::aws::AwsOptions {
+    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
         region: Some("us-east-1".into()),
         profile: None,
         endpoint_url: Some(url.to_owned()),
@@ -49,7 +49,7 @@ async fn database(glue: &aws_sdk_glue::Client, tables: bool) -> String {
         for t in Table::ALL {
             glue.create_table()
                 .database_name(&name)
-                .table_input(cplogs::glue::table_input(t, "logs-bucket", false).unwrap())
+                .table_input(cplogs::aws::glue::table_input(t, "logs-bucket", false).unwrap())
                 .send()
                 .await
                 .unwrap();

@@ -1,5 +1,5 @@
 //! `cplogs repair-partitions`: reconcile each table's `dt=` prefixes in S3 with its
-//! Glue partitions. Adds what is missing (through `crate::partitions`, the same code
+//! Glue partitions. Adds what is missing (through `crate::aws::partitions`, the same code
 //! as the partition Lambda), and on request removes partitions whose prefix holds no
 //! objects and corrects partitions registered at the wrong location.
 
@@ -11,11 +11,11 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::layout::{Dt, partition_location, table_prefix};
-use crate::partitions::{
+use crate::aws::partitions::{
     GlueCallError, create_partitions, partition_input, table_storage_descriptor,
 };
-use crate::schema::{PARTITION_KEY, Table};
+use crate::core::layout::{Dt, partition_location, table_prefix};
+use crate::core::schema::{PARTITION_KEY, Table};
 
 /// BatchDeletePartition takes at most this many partitions per call.
 pub const MAX_PARTITIONS_PER_DELETE: usize = 25;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::schema::Table;
+use crate::core::schema::Table;
 
 /// The commands a policy can be printed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

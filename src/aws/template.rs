@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::schema::{
+use crate::core::schema::{
     INPUT_FORMAT, OUTPUT_FORMAT, PARTITION_KEY, SERDE_LIBRARY, SERDE_PARAMETERS, TABLE_PARAMETERS,
     Table,
 };

@@ -4,8 +4,8 @@
 use aws_sdk_glue::error::BuildError;
 use aws_sdk_glue::types::{Column as GlueColumn, SerDeInfo, StorageDescriptor, TableInput};
 
-use crate::layout::table_location;
-use crate::schema::{
+use crate::core::layout::table_location;
+use crate::core::schema::{
     INPUT_FORMAT, OUTPUT_FORMAT, PARTITION_KEY, SERDE_LIBRARY, SERDE_PARAMETERS, TABLE_PARAMETERS,
     Table,
 };

@@ -1,5 +1,5 @@
 //! `cplogs tables`: the three Glue tables managed through the Glue API from the one
-//! schema (`crate::glue::table_input`): create (idempotent, changes an existing table
+//! schema (`crate::aws::glue::table_input`): create (idempotent, changes an existing table
 //! only on request), show, diff and drop.
 //!
 //! The schema has two variants, registered partitions and date partition projection;
@@ -15,8 +15,8 @@ use aws_sdk_glue::types::{
 };
 use serde::Serialize;
 
-use crate::partitions::GlueCallError;
-use crate::schema::Table;
+use crate::aws::partitions::GlueCallError;
+use crate::core::schema::Table;
 
 /// One way a table in Glue differs from the schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -319,7 +319,7 @@ pub async fn create(
         let existing = get(glue, database, table).await?;
         let variant =
             projection.unwrap_or_else(|| existing.as_ref().is_some_and(declared_projection));
-        let input = crate::glue::table_input(table, bucket, variant)
+        let input = crate::aws::glue::table_input(table, bucket, variant)
             .map_err(|e| GlueCallError::local("TableInput", database, table.name(), e))?;
         let (outcome, differences) = match existing {
             None => {

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::schema::{PARTITION_KEY, Table};
+use crate::core::schema::{PARTITION_KEY, Table};
 
 /// Why a time, date or key does not fit the layout.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -15,8 +15,8 @@ use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{PartitionInput, StorageDescriptor};
 use serde::Serialize;
 
-use crate::layout::{Dt, partition_location};
-use crate::schema::Table;
+use crate::core::layout::{Dt, partition_location};
+use crate::core::schema::Table;
 
 /// BatchCreatePartition takes at most this many partitions per call.
 pub const MAX_PARTITIONS_PER_CREATE: usize = 100;
@@ -273,7 +273,7 @@ mod tests {
         mock!(Client::get_table)
             .sequence()
             .output(|| {
-                let sd = crate::glue::storage_descriptor(
+                let sd = crate::aws::glue::storage_descriptor(
                     Table::Action,
                     "s3://b/action_execution_state_change/",
                 )

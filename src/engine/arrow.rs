@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 
-use crate::schema::{ColumnType, PARTITION_KEY, Table};
+use crate::core::schema::{ColumnType, PARTITION_KEY, Table};
 
 /// The Arrow type of a column type.
 pub fn data_type(ty: ColumnType) -> DataType {

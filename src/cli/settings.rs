@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::schema::DEFAULT_DATABASE;
+use crate::core::schema::DEFAULT_DATABASE;
 
 /// Environment variable that names the config file.
 pub const CONFIG_ENV: &str = "CPLOGS_CONFIG";

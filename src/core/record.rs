@@ -1,13 +1,13 @@
 //! The flat log record written for each event: one JSON object per line, with exactly
-//! the field names of DESIGN.md (the columns of `crate::schema`).
+//! the field names of DESIGN.md (the columns of `crate::core::schema`).
 //!
 //! Absent values are left out of the line rather than written as `null`; both read
 //! as NULL in Athena and in the local engine, and the lines stay short.
 
 use serde::Serialize;
 
-use crate::event::{ActionType, Event, ExecutionResult, ExecutionTrigger, Str, Text};
-use crate::schema::Table;
+use crate::core::event::{ActionType, Event, ExecutionResult, ExecutionTrigger, Str, Text};
+use crate::core::schema::Table;
 
 /// One log record. Field order follows the table's columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]

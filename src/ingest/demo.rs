@@ -11,8 +11,8 @@
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 
+use crate::core::transform::transform_into;
 use crate::ingest::{PartitionWriter, RecordSink, WriteError};
-use crate::transform::transform_into;
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]

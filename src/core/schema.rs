@@ -1,8 +1,8 @@
 //! The one definition of the three Glue tables: columns, partition key, SerDe and location.
 //!
 //! Everything else that describes a table is rendered from here: the Athena DDL
-//! ([`Table::ddl`]), the Glue `TableInput` (`crate::glue`), and the local engine's
-//! Arrow schema (`crate::arrow`). The log record (`crate::record`) is checked against
+//! ([`Table::ddl`]), the Glue `TableInput` (`crate::aws::glue`), and the local engine's
+//! Arrow schema (`crate::engine::arrow`). The log record (`crate::core::record`) is checked against
 //! these columns by tests, so the writer and the readers cannot drift apart.
 
 use std::fmt;

@@ -2,14 +2,17 @@
 //! through the shared transform into the bucket's layout on local disk, as gzip JSON
 //! lines under `<dir>/<table>/dt=YYYY-MM-DD/`.
 
+pub mod demo;
+pub mod split;
+
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::layout::partition_prefix;
-use crate::split::{SplitError, split_events};
-use crate::transform::{Routed, transform_into};
+use crate::core::layout::partition_prefix;
+use crate::core::transform::{Routed, transform_into};
+use crate::ingest::split::{SplitError, split_events};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
@@ -274,7 +277,7 @@ pub fn remove_stale_temp_files(
 ) -> Result<Vec<PathBuf>, WriteError> {
     let mut removed = Vec::new();
     let now = std::time::SystemTime::now();
-    for table in crate::schema::Table::ALL {
+    for table in crate::core::schema::Table::ALL {
         let table_dir = root.join(table.name());
         let entries = match fs::read_dir(&table_dir) {
             Ok(entries) => entries,
@@ -377,7 +380,7 @@ pub enum IngestError {
 }
 
 /// Transforms every event of `input` (named `source` in messages) into `sink`, reading
-/// it a chunk at a time (see [`crate::split`] for the formats and how faults are
+/// it a chunk at a time (see [`crate::ingest::split`] for the formats and how faults are
 /// contained). Unreadable events are recorded in `report` and do not stop the others.
 pub fn ingest_reader(
     source: &str,
@@ -427,8 +430,8 @@ mod tests {
     use flate2::read::MultiGzDecoder;
 
     use super::*;
-    use crate::layout::Dt;
-    use crate::schema::Table;
+    use crate::core::layout::Dt;
+    use crate::core::schema::Table;
 
     fn routed(i: usize) -> Routed {
         let day =

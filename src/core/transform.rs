@@ -1,10 +1,10 @@
 //! Event bytes → (table, dt, one JSON line): the transform shared by the Firehose
 //! Lambda and `cplogs ingest`, so both write byte-identical records.
 
-use crate::event::Event;
-use crate::layout::{Dt, LayoutError};
-use crate::record::{LogRecord, RecordError};
-use crate::schema::Table;
+use crate::core::event::Event;
+use crate::core::layout::{Dt, LayoutError};
+use crate::core::record::{LogRecord, RecordError};
+use crate::core::schema::Table;
 
 /// The EventBridge `source` of CodePipeline events.
 pub const CODEPIPELINE_SOURCE: &str = "aws.codepipeline";

@@ -1,0 +1,9 @@
+//! The core the Lambdas share with the CLI: the event model, the log record, the
+//! table schema and the file layout, and the transform that joins them. Nothing here
+//! needs AWS, an engine or the CLI's dependencies.
+
+pub mod event;
+pub mod layout;
+pub mod record;
+pub mod schema;
+pub mod transform;
