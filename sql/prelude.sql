@@ -22,3 +22,32 @@ dt BETWEEN {{since_dt}} AND {{until_dt}}
 -- fragment: attempt_terminal_states
 -- The states that end a stage run or an action attempt.
 ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')
+
+-- fragment: execution_outcomes
+-- Two CTEs: `events`, a pipeline's execution events in the window (duplicate
+-- deliveries removed), and `executions`, one row per execution with its start (the
+-- STARTED event, else the startTime its events carry), its outcome (the latest
+-- terminal state) and its end (the time of that state). Follows WITH.
+events AS (
+    SELECT DISTINCT eventid, pipeline, executionid, state,
+           from_iso8601_timestamp("timestamp") AS ts,
+           try(from_iso8601_timestamp(starttime)) AS start_time
+    FROM pipeline_execution_state_change
+    WHERE {{in_window}}
+),
+executions AS (
+    SELECT pipeline, executionid,
+           coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
+           max_by(state, ts) FILTER (WHERE state IN {{terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{terminal_states}}) AS ended_at
+    FROM events
+    GROUP BY pipeline, executionid
+)
+
+-- fragment: duration_stats
+-- The statistics of a `duration_s` column, in seconds.
+approx_percentile(duration_s, 0.5) AS p50_s,
+       approx_percentile(duration_s, 0.9) AS p90_s,
+       approx_percentile(duration_s, 0.95) AS p95_s,
+       max(duration_s) AS max_s,
+       round(avg(duration_s), 1) AS avg_s

@@ -17,6 +17,10 @@ from fractions import Fraction
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER = os.path.join(HERE, "duckdb_engine.py")
 REPORTS = sorted(glob.glob(os.path.join(HERE, "..", "sql", "reports", "*.sql")))
+# The cplogs binary gives the statements exactly as it sends them (--print-sql).
+CPLOGS = os.environ.get("CPLOGS_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR") or os.path.expanduser("~/.cache/cplogs-target"),
+    "debug", "cplogs")
 
 # --- The tables, as src/schema.rs declares them (the runner takes them from here). --
 
@@ -173,22 +177,29 @@ WINDOW = {
 }
 
 
-def bind_report(text, pipelines="", execution_id=""):
-    """The report file as cplogs would send it: `{{name}}` markers rendered as
-    literals (dates as strings, instants as from_iso8601_timestamp), and one
-    parameter per `?` named by the `-- bind:` header (window values too, for files
-    that still bind them)."""
-    def literal(m):
-        name = m.group(1)
-        if name.endswith("_dt"):
-            return f"'{WINDOW[name]}'"
-        return f"from_iso8601_timestamp('{WINDOW[name]}')"
+def cplogs_json(*args):
+    proc = subprocess.run([CPLOGS, *args, "--format", "json"], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, XDG_CONFIG_HOME="/nonexistent"))
+    if proc.returncode != 0:
+        raise SystemExit(f"{CPLOGS} {' '.join(args)}: exit {proc.returncode}: {proc.stderr}")
+    return json.loads(proc.stdout)
 
-    sql = re.sub(r"\{\{\s*(\w+)\s*\}\}", literal, text)
-    header = re.search(r"^--\s*bind:(.*)$", text, re.M)
-    names = header.group(1).split() if header else []
-    values = dict(WINDOW, pipelines=pipelines, execution_id=execution_id)
-    return sql, [values[n] for n in names]
+
+def report_statements():
+    """Every bundled statement as cplogs sends it for 2026-11-01 .. 2026-11-08 (now
+    2026-11-08): {file name: (sql, params)}, from `cplogs reports` and `cplogs report
+    NAME [--by B] --print-sql`."""
+    window = ["--since", WINDOW["since"], "--until", WINDOW["until"], "--now", WINDOW["now"]]
+    out = {}
+    for report in cplogs_json("reports"):
+        choices = sorted({s["by"] for s in report["sections"]} - {None}) or [None]
+        for by in choices:
+            args = ["report", report["name"], *window, "--print-sql"]
+            if by:
+                args += ["--by", by]
+            for st in cplogs_json(*args)["statements"]:
+                out[st["name"]] = (st["sql"], st["params"])
+    return out
 
 
 def nearest_rank(values, p):
@@ -334,10 +345,10 @@ def main():
         stmt("failing statement is reported", "SELECT nosuch FROM nowhere", want="error")
 
         reports = []
-        for path in REPORTS:
-            name = os.path.basename(path)[:-4]
-            with open(path, encoding="utf-8") as f:
-                sql, params = bind_report(f.read())
+        sent = report_statements()
+        check("every file in sql/reports is a statement of a report",
+              sorted(sent) == sorted(os.path.basename(p)[:-4] for p in REPORTS), sorted(sent))
+        for name, (sql, params) in sorted(sent.items()):
             reports.append(name)
             stmt(f"report {name}", sql, params)
 

@@ -1,19 +1,5 @@
 -- description: DORA metrics per pipeline: deployments (succeeded executions) and deployments per day, change failure rate (FAILED / SUCCEEDED+FAILED), mean time to restore (from the FAILED execution that starts a failure streak to the next SUCCEEDED one, seconds) and median lead time (STARTED to SUCCEEDED, seconds).
-WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, state,
-           from_iso8601_timestamp("timestamp") AS ts,
-           try(from_iso8601_timestamp(starttime)) AS start_time
-    FROM pipeline_execution_state_change
-    WHERE {{in_window}}
-),
-executions AS (
-    SELECT pipeline, executionid,
-           coalesce(min(ts) FILTER (WHERE state = 'STARTED'), min(start_time)) AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN {{terminal_states}}) AS outcome,
-           max(ts) FILTER (WHERE state IN {{terminal_states}}) AS ended_at
-    FROM events
-    GROUP BY pipeline, executionid
-),
+WITH {{execution_outcomes}},
 ended AS (
     SELECT pipeline, executionid, outcome, started_at, ended_at,
            lag(outcome) OVER (PARTITION BY pipeline ORDER BY ended_at, executionid) AS previous_outcome,

@@ -20,11 +20,7 @@ done AS (
 )
 SELECT pipeline, stage, action,
        count(*) AS attempts,
-       approx_percentile(duration_s, 0.5) AS p50_s,
-       approx_percentile(duration_s, 0.9) AS p90_s,
-       approx_percentile(duration_s, 0.95) AS p95_s,
-       max(duration_s) AS max_s,
-       round(avg(duration_s), 1) AS avg_s
+       {{duration_stats}}
 FROM done
 GROUP BY pipeline, stage, action
 ORDER BY p95_s DESC, pipeline, stage, action

@@ -57,7 +57,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 pub fn for_error(err: &anyhow::Error) -> Exit {
     if is_broken_pipe(err) {
         Exit::Success
-    } else if err.downcast_ref::<UsageError>().is_some() {
+    } else if err.downcast_ref::<UsageError>().is_some()
+        || matches!(
+            err.downcast_ref::<super::settings::ConfigError>(),
+            Some(super::settings::ConfigError::Invalid { .. })
+        )
+        || err
+            .downcast_ref::<super::settings::MissingSetting>()
+            .is_some()
+    {
         Exit::Usage
     } else if matches!(
         err.downcast_ref::<crate::engine::EngineError>(),

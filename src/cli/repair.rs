@@ -4,15 +4,50 @@ use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
 use anyhow::Result;
+use clap::Args;
 use comfy_table::{Table as Grid, presets::UTF8_FULL_CONDENSED};
 
-use super::{RepairArgs, SummaryFormat, runtime, sdk_config};
+use super::global::{Context, NO_REGION, SummaryFormat};
+use super::runtime;
 use crate::aws::repair::{RepairOptions, TableRepair, repair};
 use crate::aws::sdk::{glue_client, s3_client};
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::window::parse_instant;
 use crate::core::layout::Dt;
 use crate::core::schema::Table;
+
+/// `cplogs repair-partitions`
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Only this table (repeatable); default: all three.
+    #[arg(long = "table", value_name = "TABLE", value_parser = parse_table)]
+    pub tables: Vec<Table>,
+    /// First day to reconcile: 7d, 12h, 2026-11-01 or an RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Last day to reconcile (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Report what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove partitions whose prefix has no objects.
+    #[arg(long)]
+    pub delete_missing: bool,
+    /// Correct partitions whose location is not their prefix.
+    #[arg(long)]
+    pub fix_locations: bool,
+    /// Tables reconciled at once.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
+}
+
+fn parse_table(s: &str) -> Result<Table, String> {
+    Table::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
+        format!("unknown table {s:?}; tables: {}", names.join(", "))
+    })
+}
 
 fn day(flag: &str, text: Option<&String>) -> Result<Option<Dt>> {
     text.map(|t| {
@@ -24,7 +59,8 @@ fn day(flag: &str, text: Option<&String>) -> Result<Option<Dt>> {
 }
 
 /// Runs the command.
-pub fn run(args: RepairArgs) -> Result<Exit> {
+pub fn run(args: RepairArgs, cx: &Context) -> Result<Exit> {
+    let format = cx.summary_format("repair-partitions")?;
     let since = day("--since", args.since.as_ref())?;
     let until = day("--until", args.until.as_ref())?;
     if let (Some(s), Some(u)) = (since, until)
@@ -40,8 +76,8 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
     tables.sort();
     tables.dedup();
     let opts = RepairOptions {
-        bucket: args.aws.bucket()?.to_owned(),
-        database: args.aws.database().to_owned(),
+        bucket: cx.settings.require_bucket()?.to_owned(),
+        database: cx.settings.database.clone(),
         tables,
         since,
         until,
@@ -60,13 +96,13 @@ pub fn run(args: RepairArgs) -> Result<Exit> {
         indicatif::ProgressBar::hidden()
     };
     let results = runtime.block_on(async {
-        let config = sdk_config(&args.aws).await?;
+        let config = cx.sdk_config(NO_REGION).await?;
         let (s3, glue) = (s3_client(&config), glue_client(&config));
         anyhow::Ok(repair(s3, glue, opts, |_| bar.inc(1)).await)
     })?;
     bar.finish_and_clear();
     let mut out = io::stdout().lock();
-    match args.format {
+    match format {
         SummaryFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &results)?;
             writeln!(out)?;

@@ -1,10 +1,14 @@
-//! cplogs settings and where each comes from: a command-line flag, then a `CPLOGS_*`
-//! environment variable, then the config file (`cplogs.toml` in the user's config
-//! directory, or `--config`), then the built-in default.
+//! cplogs settings, resolved once: a command-line flag, then a `CPLOGS_*` environment
+//! variable, then the config file (`cplogs.toml` in the user's config directory, or
+//! `--config`), then the built-in default, merged into one typed, validated
+//! [`Settings`] value that every command receives (and `config show` prints with where
+//! each value came from). Nothing else in the CLI reads the environment.
 //!
 //! AWS credentials, and the region, profile and endpoint when no flag or config file
 //! sets them, come from the AWS SDK's own default chain (environment, profiles, SSO,
 //! instance roles), as in the AWS CLI.
+//!
+//! One cohesive thing (over 400 lines with tests): every setting's sources, resolution and types.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -64,6 +68,16 @@ pub enum ConfigError {
     /// `engine` is neither `athena` nor `local`.
     #[error("engine {0:?} (from {1}) is not one of: athena, local")]
     Engine(String, Source),
+    /// A value that cannot be used (a usage error: exit 2).
+    #[error("{what} (from {from}): {message}")]
+    Invalid {
+        /// The setting, in words (`memory limit`).
+        what: &'static str,
+        /// Where the value came from.
+        from: Source,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// Where a setting's value came from.
@@ -118,6 +132,8 @@ pub struct Flags {
     pub output_location: Option<String>,
     /// `--local`
     pub local: Option<PathBuf>,
+    /// `--engine`
+    pub engine: Option<String>,
     /// `--memory-limit`
     pub memory_limit: Option<String>,
     /// `--region`
@@ -128,36 +144,89 @@ pub struct Flags {
     pub endpoint_url: Option<String>,
 }
 
-/// Every setting, resolved.
+/// Which engine runs the SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    /// Athena, over the Glue tables.
+    Athena,
+    /// The embedded engine over a local directory in the bucket's layout.
+    Local,
+}
+
+/// Every setting, resolved and typed, with where each value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// S3 bucket of the logs.
-    pub bucket: Setting,
-    /// Glue database.
-    pub database: Setting,
-    /// Athena workgroup.
-    pub workgroup: Setting,
-    /// Athena query result location.
-    pub output_location: Setting,
-    /// `athena` or `local`.
-    pub engine: Setting,
+    /// The engine.
+    pub engine: EngineKind,
     /// Directory the local engine reads.
-    pub local: Setting,
-    /// The local engine's memory limit; unset: half of the machine's memory.
-    pub memory_limit: Setting,
-    /// AWS region.
-    pub region: Setting,
+    pub local: Option<PathBuf>,
+    /// S3 bucket of the logs.
+    pub bucket: Option<String>,
+    /// Glue database.
+    pub database: String,
+    /// Athena workgroup.
+    pub workgroup: String,
+    /// Athena query result location.
+    pub output_location: Option<String>,
+    /// The local engine's memory limit in bytes; `None`: half of the machine's memory.
+    pub memory_limit: Option<u64>,
+    /// AWS region; `None`: the AWS SDK's chain (profile) decides.
+    pub region: Option<String>,
     /// AWS profile.
-    pub profile: Setting,
+    pub profile: Option<String>,
     /// AWS endpoint override.
-    pub endpoint_url: Setting,
+    pub endpoint_url: Option<String>,
     /// The config file that was read, if any.
     pub file: Option<PathBuf>,
+    raw: Raw,
 }
 
 impl Settings {
-    /// Name, value and source of every setting, in display order.
+    /// Name, value (as text) and source of every setting, in display order.
     pub fn rows(&self) -> Vec<(&'static str, &Setting)> {
+        self.raw.rows()
+    }
+
+    /// Where the engine choice came from.
+    pub fn engine_source(&self) -> &Source {
+        &self.raw.engine.source
+    }
+
+    /// Where the memory limit came from.
+    pub fn memory_limit_source(&self) -> &Source {
+        &self.raw.memory_limit.source
+    }
+
+    /// The bucket, which some commands require.
+    pub fn require_bucket(&self) -> Result<&str, MissingSetting> {
+        self.bucket.as_deref().ok_or(MissingSetting(
+            "--bucket is required (or CPLOGS_BUCKET, or `bucket` in the config file)",
+        ))
+    }
+}
+
+/// A setting a command needs that no source set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MissingSetting(pub &'static str);
+
+/// Every setting as text, with its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Raw {
+    bucket: Setting,
+    database: Setting,
+    workgroup: Setting,
+    output_location: Setting,
+    engine: Setting,
+    local: Setting,
+    memory_limit: Setting,
+    region: Setting,
+    profile: Setting,
+    endpoint_url: Setting,
+}
+
+impl Raw {
+    fn rows(&self) -> Vec<(&'static str, &Setting)> {
         vec![
             ("bucket", &self.bucket),
             ("database", &self.database),
@@ -211,7 +280,7 @@ pub fn resolve(
         file.and_then(|(p, c)| get(c).map(|v| (v, Source::File(p.clone()))))
     };
     let pick = |flag: (&'static str, &Option<String>),
-                var: Option<&'static str>,
+                vars: &[&'static str],
                 get: fn(&FileConfig) -> Option<String>,
                 default: Option<&str>| {
         let found = flag
@@ -219,7 +288,7 @@ pub fn resolve(
             .clone()
             .map(|v| (v, Source::Flag(flag.0)))
             .or_else(|| {
-                var.and_then(|name| {
+                vars.iter().find_map(|&name| {
                     env(name)
                         .filter(|v| !v.is_empty())
                         .map(|v| (v, Source::Env(name)))
@@ -241,19 +310,20 @@ pub fn resolve(
     let path_text = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
     let local = pick(
         ("--local", &path_text(&flags.local)),
-        Some("CPLOGS_LOCAL"),
+        &["CPLOGS_LOCAL"],
         |c| c.local.as_ref().map(|p| p.display().to_string()),
         None,
     );
     let mut engine = pick(
-        ("--local", &None),
-        Some("CPLOGS_ENGINE"),
+        ("--engine", &flags.engine),
+        &["CPLOGS_ENGINE"],
         |c| c.engine.clone(),
         Some("athena"),
     );
-    // `--local DIR` (or CPLOGS_LOCAL) selects the local engine, whatever the file says.
+    // `--local DIR` (or CPLOGS_LOCAL) selects the local engine, whatever the file says
+    // (an explicit `--engine`, or CPLOGS_ENGINE, still decides).
     if matches!(local.source, Source::Flag(_) | Source::Env(_))
-        && !matches!(engine.source, Source::Env(_))
+        && !matches!(engine.source, Source::Env(_) | Source::Flag(_))
     {
         engine = Setting {
             value: Some("local".into()),
@@ -266,28 +336,28 @@ pub fn resolve(
     {
         return Err(ConfigError::Engine(e.clone(), engine.source.clone()));
     }
-    Ok(Settings {
+    let raw = Raw {
         bucket: pick(
             ("--bucket", &flags.bucket),
-            Some("CPLOGS_BUCKET"),
+            &["CPLOGS_BUCKET"],
             |c| c.bucket.clone(),
             None,
         ),
         database: pick(
             ("--database", &flags.database),
-            Some("CPLOGS_DATABASE"),
+            &["CPLOGS_DATABASE"],
             |c| c.database.clone(),
             Some(DEFAULT_DATABASE),
         ),
         workgroup: pick(
             ("--workgroup", &flags.workgroup),
-            Some("CPLOGS_WORKGROUP"),
+            &["CPLOGS_WORKGROUP"],
             |c| c.workgroup.clone(),
             Some("primary"),
         ),
         output_location: pick(
             ("--output-location", &flags.output_location),
-            Some("CPLOGS_OUTPUT_LOCATION"),
+            &["CPLOGS_OUTPUT_LOCATION"],
             |c| c.output_location.clone(),
             None,
         ),
@@ -295,30 +365,67 @@ pub fn resolve(
         local,
         memory_limit: pick(
             ("--memory-limit", &flags.memory_limit),
-            Some("CPLOGS_MEMORY_LIMIT"),
+            &["CPLOGS_MEMORY_LIMIT"],
             |c| c.memory_limit.clone(),
             None,
         ),
-        // The AWS SDK reads AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL itself.
+        // The region as the AWS SDK would find it in the environment, so that
+        // `config show` tells; a profile's region is left to the SDK's chain.
         region: aws_chain(pick(
             ("--region", &flags.region),
-            None,
+            &["AWS_REGION", "AWS_DEFAULT_REGION"],
             |c| c.region.clone(),
             None,
         )),
+        // The AWS SDK reads AWS_PROFILE and AWS_ENDPOINT_URL itself.
         profile: aws_chain(pick(
             ("--profile", &flags.profile),
-            None,
+            &[],
             |c| c.profile.clone(),
             None,
         )),
         endpoint_url: aws_chain(pick(
             ("--endpoint-url", &flags.endpoint_url),
-            None,
+            &[],
             |c| c.endpoint_url.clone(),
             None,
         )),
-        file: file.map(|(p, _)| p.clone()),
+    };
+    typed(raw, file.map(|(p, _)| p.clone()))
+}
+
+/// Checks and converts the text values.
+fn typed(raw: Raw, file: Option<PathBuf>) -> Result<Settings, ConfigError> {
+    let engine = match raw.engine.value.as_deref() {
+        Some("local") => EngineKind::Local,
+        _ => EngineKind::Athena,
+    };
+    let memory_limit = match &raw.memory_limit.value {
+        Some(text) => {
+            Some(
+                crate::engine::memory::parse_size(text).map_err(|e| ConfigError::Invalid {
+                    what: "memory limit",
+                    from: raw.memory_limit.source.clone(),
+                    message: e.to_string(),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let text = |s: &Setting| s.value.clone();
+    Ok(Settings {
+        engine,
+        local: raw.local.value.as_ref().map(PathBuf::from),
+        bucket: text(&raw.bucket),
+        database: text(&raw.database).unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+        workgroup: text(&raw.workgroup).unwrap_or_else(|| "primary".to_owned()),
+        output_location: text(&raw.output_location),
+        memory_limit,
+        region: text(&raw.region),
+        profile: text(&raw.profile),
+        endpoint_url: text(&raw.endpoint_url),
+        file,
+        raw,
     })
 }
 
@@ -335,6 +442,10 @@ fn aws_chain(s: Setting) -> Setting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row<'a>(s: &'a Settings, name: &str) -> &'a Setting {
+        s.rows().into_iter().find(|(n, _)| *n == name).unwrap().1
+    }
 
     fn file(text: &str) -> (PathBuf, FileConfig) {
         (
@@ -358,40 +469,43 @@ mod tests {
             ..Flags::default()
         };
         let s = resolve(&flags, env, Some(&f)).unwrap();
-        assert_eq!(s.workgroup.value.as_deref(), Some("wg_flag"));
-        assert_eq!(s.workgroup.source, Source::Flag("--workgroup"));
-        assert_eq!(s.database.value.as_deref(), Some("db_env"));
-        assert_eq!(s.database.source, Source::Env("CPLOGS_DATABASE"));
+        assert_eq!(row(&s, "workgroup").value.as_deref(), Some("wg_flag"));
+        assert_eq!(row(&s, "workgroup").source, Source::Flag("--workgroup"));
+        assert_eq!(row(&s, "database").value.as_deref(), Some("db_env"));
+        assert_eq!(row(&s, "database").source, Source::Env("CPLOGS_DATABASE"));
         // An empty variable does not count as set.
-        assert_eq!(s.bucket.value.as_deref(), Some("from-file"));
-        assert_eq!(s.bucket.source, Source::File("/etc/cplogs.toml".into()));
-        assert_eq!(s.region.value.as_deref(), Some("eu-west-1"));
-        assert_eq!(s.engine.value.as_deref(), Some("athena"));
-        assert_eq!(s.engine.source, Source::Default);
-        assert_eq!(s.output_location.source, Source::Unset);
+        assert_eq!(row(&s, "bucket").value.as_deref(), Some("from-file"));
+        assert_eq!(
+            row(&s, "bucket").source,
+            Source::File("/etc/cplogs.toml".into())
+        );
+        assert_eq!(row(&s, "region").value.as_deref(), Some("eu-west-1"));
+        assert_eq!(row(&s, "engine").value.as_deref(), Some("athena"));
+        assert_eq!(row(&s, "engine").source, Source::Default);
+        assert_eq!(row(&s, "output_location").source, Source::Unset);
 
         let s = resolve(&Flags::default(), |_| None, None).unwrap();
-        assert_eq!(s.database.value.as_deref(), Some(DEFAULT_DATABASE));
-        assert_eq!(s.database.source, Source::Default);
+        assert_eq!(row(&s, "database").value.as_deref(), Some(DEFAULT_DATABASE));
+        assert_eq!(row(&s, "database").source, Source::Default);
     }
 
     #[test]
     fn local_selects_the_local_engine() {
         let f = file("engine = \"athena\"\nlocal = \"/data/logs\"\n");
         let s = resolve(&Flags::default(), |_| None, Some(&f)).unwrap();
-        assert_eq!(s.engine.value.as_deref(), Some("athena"));
+        assert_eq!(row(&s, "engine").value.as_deref(), Some("athena"));
         let flags = Flags {
             local: Some("/tmp/logs".into()),
             ..Flags::default()
         };
         let s = resolve(&flags, |_| None, Some(&f)).unwrap();
-        assert_eq!(s.engine.value.as_deref(), Some("local"));
-        assert_eq!(s.engine.source, Source::Flag("--local"));
-        assert_eq!(s.local.value.as_deref(), Some("/tmp/logs"));
+        assert_eq!(row(&s, "engine").value.as_deref(), Some("local"));
+        assert_eq!(row(&s, "engine").source, Source::Flag("--local"));
+        assert_eq!(row(&s, "local").value.as_deref(), Some("/tmp/logs"));
         let f = file("engine = \"local\"\nlocal = \"/data/logs\"\n");
         let s = resolve(&Flags::default(), |_| None, Some(&f)).unwrap();
-        assert_eq!(s.engine.value.as_deref(), Some("local"));
-        assert_eq!(s.local.value.as_deref(), Some("/data/logs"));
+        assert_eq!(row(&s, "engine").value.as_deref(), Some("local"));
+        assert_eq!(row(&s, "local").value.as_deref(), Some("/data/logs"));
     }
 
     #[test]
@@ -403,5 +517,44 @@ mod tests {
         assert!(e.to_string().contains("presto"), "{e}");
         let missing = load(Some(Path::new("/nonexistent/cplogs.toml"))).unwrap_err();
         assert!(missing.to_string().contains("/nonexistent/cplogs.toml"));
+    }
+
+    #[test]
+    fn values_are_typed_and_checked_once() {
+        let env = |name: &str| match name {
+            "CPLOGS_MEMORY_LIMIT" => Some("512MiB".to_owned()),
+            "AWS_DEFAULT_REGION" => Some("eu-north-1".to_owned()),
+            _ => None,
+        };
+        let flags = Flags {
+            engine: Some("local".into()),
+            local: Some("/data".into()),
+            ..Flags::default()
+        };
+        let s = resolve(&flags, env, None).unwrap();
+        assert_eq!(s.engine, EngineKind::Local);
+        assert_eq!(*s.engine_source(), Source::Flag("--engine"));
+        assert_eq!(s.memory_limit, Some(512 << 20));
+        assert_eq!(s.region.as_deref(), Some("eu-north-1"));
+        assert_eq!(row(&s, "region").source, Source::Env("AWS_DEFAULT_REGION"));
+        assert_eq!(s.database, DEFAULT_DATABASE);
+        assert!(s.require_bucket().is_err());
+        // An explicit --engine athena wins over --local.
+        let flags = Flags {
+            engine: Some("athena".into()),
+            local: Some("/data".into()),
+            ..Flags::default()
+        };
+        assert_eq!(
+            resolve(&flags, |_| None, None).unwrap().engine,
+            EngineKind::Athena
+        );
+        let bad = |name: &str| (name == "CPLOGS_MEMORY_LIMIT").then(|| "lots".to_owned());
+        let e = resolve(&Flags::default(), bad, None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("memory limit (from environment CPLOGS_MEMORY_LIMIT)"),
+            "{e}"
+        );
     }
 }

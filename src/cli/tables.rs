@@ -3,14 +3,83 @@
 use std::io::{self, Write};
 
 use anyhow::Result;
+use clap::{Args, Subcommand};
 use comfy_table::{ContentArrangement, Table as Grid, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
-use super::{SummaryFormat, TablesAction, TablesArgs, runtime, sdk_config};
+use super::global::{Context, NO_REGION, SummaryFormat};
+use super::runtime;
 use crate::aws::sdk::glue_client;
 use crate::aws::tables::{Outcome, create, declared_projection, diff, drop_tables, get};
 use crate::cli::exit::{Exit, UsageError};
 use crate::core::schema::Table;
+
+/// `cplogs tables`
+#[derive(Debug, Args)]
+pub struct TablesArgs {
+    /// What to do with the tables.
+    #[command(subcommand)]
+    pub action: TablesAction,
+}
+
+/// `cplogs tables` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TablesAction {
+    /// Create the database if missing and each missing table; report tables that
+    /// differ from the schema (exit 1) and change them only with --update. Without
+    /// --projection or --no-projection a new table uses registered partitions and an
+    /// existing one is compared with (and kept in) the variant it declares.
+    Create {
+        /// Which schema variant (clap shows the flags' own help).
+        #[command(flatten)]
+        variant: VariantArgs,
+        /// Update tables that differ from the schema (keeping parameters the schema
+        /// does not set).
+        #[arg(long)]
+        update: bool,
+    },
+    /// Show the tables as Glue has them.
+    Show,
+    /// List column, partition key, SerDe and location differences from the schema
+    /// (exit 1 when there are any). Each table is compared with the variant it
+    /// declares (its projection.enabled) unless --projection or --no-projection
+    /// picks one.
+    Diff {
+        /// Which schema variant to compare with (clap shows the flags' own help).
+        #[command(flatten)]
+        variant: VariantArgs,
+    },
+    /// Delete the three tables (not the database, not the data). Requires --yes.
+    Drop {
+        /// Really delete them.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// The schema variant of `tables create` and `tables diff`: date partition projection
+/// or registered partitions, or (neither flag) what each existing table declares.
+#[derive(Debug, Args)]
+pub struct VariantArgs {
+    /// Use date partition projection on dt instead of registered partitions.
+    #[arg(long, conflicts_with = "no_projection")]
+    pub projection: bool,
+    /// Use registered partitions (no partition projection).
+    #[arg(long)]
+    pub no_projection: bool,
+}
+
+impl VariantArgs {
+    /// `Some(true)` for --projection, `Some(false)` for --no-projection, `None` for
+    /// neither (each table's own variant).
+    pub fn projection(&self) -> Option<bool> {
+        match (self.projection, self.no_projection) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
 
 fn grid(header: &[&str]) -> Grid {
     let mut g = Grid::new();
@@ -30,18 +99,19 @@ fn print(format: SummaryFormat, value: &serde_json::Value, table: Grid) -> Resul
 }
 
 /// Runs the command.
-pub fn run(args: TablesArgs) -> Result<Exit> {
+pub fn run(args: TablesArgs, cx: &Context) -> Result<Exit> {
+    let format = cx.summary_format("tables")?;
     if let TablesAction::Drop { yes: false } = args.action {
         return Err(UsageError("tables drop deletes the three tables: add --yes".into()).into());
     }
     let runtime = runtime()?;
     runtime.block_on(async {
-        let config = sdk_config(&args.aws).await?;
+        let config = cx.sdk_config(NO_REGION).await?;
         let glue = glue_client(&config);
-        let db = args.aws.database();
+        let db = cx.settings.database.as_str();
         match args.action {
             TablesAction::Create { variant, update } => {
-                let bucket = args.aws.bucket()?;
+                let bucket = cx.settings.require_bucket()?;
                 let (created_db, results) = create(&glue, db, bucket, variant.projection(), update).await?;
                 if created_db {
                     note!("created database {db}");
@@ -59,7 +129,7 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                         diffs.join("\n"),
                     ]);
                 }
-                print(args.format, &json!({"database": db, "database_created": created_db, "tables": results}), g)?;
+                print(format, &json!({"database": db, "database_created": created_db, "tables": results}), g)?;
                 if results.iter().any(|r| r.outcome == Outcome::Differs) {
                     note!("error: some tables differ from the schema; `cplogs tables create --update` changes them");
                     return Ok(Exit::Failure);
@@ -88,11 +158,11 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                     rows.push(json!({"table": t.name(), "exists": found.is_some(), "location": sd.and_then(|s| s.location()),
                         "columns": columns, "partition_keys": keys, "projection": projection}));
                 }
-                print(args.format, &json!(rows), g)?;
+                print(format, &json!(rows), g)?;
                 Ok(Exit::Success)
             }
             TablesAction::Diff { variant } => {
-                let bucket = args.aws.bucket()?;
+                let bucket = cx.settings.require_bucket()?;
                 let mut g = grid(&["table", "what", "schema", "Glue"]);
                 let mut rows = Vec::new();
                 for t in Table::ALL {
@@ -114,13 +184,13 @@ pub fn run(args: TablesArgs) -> Result<Exit> {
                     rows.push(json!({"table": t.name(), "projection": projection, "differences": diffs}));
                 }
                 let any = rows.iter().any(|r| r["differences"].as_array().is_some_and(|a| !a.is_empty()));
-                print(args.format, &json!(rows), g)?;
+                print(format, &json!(rows), g)?;
                 Ok(if any { Exit::Failure } else { Exit::Success })
             }
             TablesAction::Drop { .. } => {
                 let dropped = drop_tables(&glue, db).await?;
                 note!("dropped {} table(s) from {db}; the data in S3 is untouched", dropped.len());
-                print(args.format, &json!({"dropped": dropped}), {
+                print(format, &json!({"dropped": dropped}), {
                     let mut g = grid(&["dropped"]);
                     for d in &dropped {
                         g.add_row(vec![d.clone()]);

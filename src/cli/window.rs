@@ -1,9 +1,13 @@
 //! `--since` / `--until` values: a duration back from now (`7d`, `12h`, `30m`), a
 //! date (`2026-11-01`, midnight UTC) or an RFC 3339 instant; and durations such as
 //! `--older-than 24h`. Every value is range-checked here, so no flag can carry a time
-//! that the tables cannot hold or that overflows date arithmetic.
+//! that the tables cannot hold or that overflows date arithmetic. Also the window
+//! flags reports share ([`WindowArgs`]).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::exit::UsageError;
+use crate::reports::ReportParams;
 
 /// Why a window bound cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +81,58 @@ pub fn parse_instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Wi
         return Err(WindowError::OutOfRange(text.to_owned()));
     }
     Ok(at)
+}
+
+/// The time window and pipelines a report looks at.
+#[derive(Debug, clap::Args)]
+pub struct WindowArgs {
+    /// Window start: 7d, 12h, 30m, 2026-11-01 or an RFC 3339 time.
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    /// Window end (exclusive), same forms; default: now.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this pipeline (repeatable).
+    #[arg(long = "pipeline", value_name = "NAME")]
+    pub pipelines: Vec<String>,
+    /// The time relative windows and "now" are computed from (an RFC 3339 time or a
+    /// date); default: the start of the current minute.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+impl WindowArgs {
+    /// The time a report is computed for: `--now`, else the start of the current
+    /// minute (see [`crate::reports::anchor`]).
+    pub fn now(&self) -> Result<DateTime<Utc>, UsageError> {
+        let clock = Utc::now();
+        match &self.now {
+            Some(t) => parse_instant(t, clock).map_err(|e| UsageError(format!("--now: {e}"))),
+            None => Ok(crate::reports::anchor(clock)),
+        }
+    }
+
+    /// The window and pipelines as report parameters, computed for `now`.
+    pub fn params(&self, now: DateTime<Utc>) -> Result<ReportParams, UsageError> {
+        let since =
+            parse_instant(&self.since, now).map_err(|e| UsageError(format!("--since: {e}")))?;
+        let until = match &self.until {
+            Some(u) => parse_instant(u, now).map_err(|e| UsageError(format!("--until: {e}")))?,
+            None => now,
+        };
+        ReportParams::new(since, until, now)
+            .and_then(|p| p.with_pipelines(&self.pipelines))
+            .map_err(|e| UsageError(e.to_string()))
+    }
+}
+
+/// A duration flag, or a usage error naming it.
+pub fn usage_duration(flag: &str, text: &str) -> Result<Duration, UsageError> {
+    parse_duration(text).ok_or_else(|| {
+        UsageError(format!(
+            "{flag}: {text:?} is not a duration of at most 100 years (90s, 30m, 24h, 2d, 1w)"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //!
 //! Timestamps are `timestamp(3) with time zone` in Trino; here they are Arrow
 //! `Timestamp(Millisecond, "UTC")`, which is what [`from_iso8601_timestamp`] returns.
+//!
+//! One cohesive thing (over 400 lines): the Trino functions, each small, in one registry.
 
 use std::sync::Arc;
 

@@ -7,6 +7,8 @@
 //! a second action attempt), superseded and stopped executions, manual approvals
 //! (some rejected), git triggers, executions still running at the end of the window or
 //! stuck, duplicate deliveries (same event id) and late, out-of-order arrival.
+//!
+//! One cohesive thing (over 400 lines): the generator's model of pipelines, executions, stages and actions.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};

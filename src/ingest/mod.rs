@@ -1,6 +1,8 @@
 //! `cplogs ingest`: EventBridge events from files (one object, an array, or JSON lines)
 //! through the shared transform into the bucket's layout on local disk, as gzip JSON
 //! lines under `<dir>/<table>/dt=YYYY-MM-DD/`.
+//!
+//! One cohesive thing (over 400 lines with tests): reading events and writing partition files.
 
 pub mod demo;
 pub mod split;

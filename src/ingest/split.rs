@@ -14,6 +14,8 @@
 //!   with a syntax error is rejected at the error's line and column and the rest of
 //!   that input is unread: no later value can be told apart reliably.
 //! - An event larger than [`MAX_EVENT_BYTES`] is rejected without being held whole.
+//!
+//! One cohesive thing (over 400 lines, most of it tests): one scanner and its fault rules.
 
 use std::io::{self, Read};
 

@@ -170,6 +170,32 @@ fn fragments(prelude: &str) -> Vec<(&str, String)> {
     out
 }
 
+/// How deep fragments may nest (a fragment naming itself would never end).
+const MAX_NESTING: usize = 4;
+
+/// `text` with every fragment marker replaced by the fragment, itself expanded; the
+/// value markers are kept.
+fn expand(text: &str, fragments: &[(&str, String)], depth: usize) -> Result<String, String> {
+    let mut sql = String::with_capacity(text.len() * 2);
+    let mut at = 0;
+    for (range, name) in markers(text) {
+        sql.push_str(&text[at..range.start]);
+        match fragments.iter().find(|(n, _)| *n == name) {
+            Some(_) if depth >= MAX_NESTING => {
+                return Err(format!(
+                    "fragments nest deeper than {MAX_NESTING} at {{{{{name}}}}}"
+                ));
+            }
+            Some((_, fragment)) => sql.push_str(&expand(fragment, fragments, depth + 1)?),
+            None if Marker::parse(name).is_some() => sql.push_str(&text[range.clone()]),
+            None => return Err(format!("unknown marker {{{{{name}}}}}")),
+        }
+        at = range.end;
+    }
+    sql.push_str(&text[at..]);
+    Ok(sql)
+}
+
 /// A statement ready to run: its name, description and text with fragments spliced in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
@@ -204,23 +230,7 @@ impl Statement {
             .filter(|v| !v.is_empty())
             .ok_or_else(|| err("missing `-- description:` header line".into()))?;
         let fragments = fragments(prelude);
-        let mut sql = String::with_capacity(file.text.len() * 2);
-        let mut at = 0;
-        for (range, name) in markers(file.text) {
-            sql.push_str(&file.text[at..range.start]);
-            match fragments.iter().find(|(n, _)| *n == name) {
-                Some((_, text)) => sql.push_str(text),
-                None if Marker::parse(name).is_some() => sql.push_str(&file.text[range.clone()]),
-                None => return Err(err(format!("unknown marker {{{{{name}}}}}"))),
-            }
-            at = range.end;
-        }
-        sql.push_str(&file.text[at..]);
-        if let Some((_, m)) = markers(&sql).find(|(_, m)| Marker::parse(m).is_none()) {
-            return Err(err(format!(
-                "a fragment holds {{{{{m}}}}}, which is not a value marker"
-            )));
-        }
+        let sql = expand(file.text, &fragments, 0).map_err(err)?;
         let bare = sql
             .lines()
             .filter(|l| !l.trim_start().starts_with("--"))
@@ -280,6 +290,22 @@ mod tests {
         assert_eq!(
             s.sql,
             "-- description: d\nSELECT 1 WHERE x = {{pipelines}}\n  AND y AND z IN (1) AND t < {{until}}"
+        );
+        let nested = SqlFile {
+            name: "n",
+            text: "-- description: d\nSELECT {{h}}",
+        };
+        let with_h = format!("{prelude}\n-- fragment: h\n{{{{g}}}} + {{{{now}}}}");
+        assert_eq!(
+            Statement::parse_with(&nested, &with_h).unwrap().sql,
+            "-- description: d\nSELECT (1) + {{now}}"
+        );
+        let looping = "-- fragment: h\n{{h}}";
+        assert!(
+            Statement::parse_with(&nested, looping)
+                .unwrap_err()
+                .problem
+                .contains("nest")
         );
         let bad = SqlFile {
             name: "bad",

@@ -1,6 +1,8 @@
 //! Query results written into any `impl Write`: a terminal table, CSV, TSV, JSON,
 //! JSON lines or Markdown. Data only; stats go to stderr elsewhere.
 
+pub mod gantt;
+
 use std::borrow::Cow;
 use std::io::{self, Write};
 

@@ -1,0 +1,66 @@
+//! `cplogs config show`: the resolved settings and where each came from.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use super::exit::Exit;
+use super::global::{Context, SummaryFormat};
+
+/// `cplogs config`
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+/// `cplogs config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print every setting, its value and where it came from (flag, CPLOGS_*
+    /// environment variable, config file, default).
+    Show,
+}
+
+/// Prints the settings.
+pub fn run(args: &ConfigArgs, cx: &Context) -> Result<Exit> {
+    let ConfigAction::Show = args.action;
+    let format = cx.summary_format("config show")?;
+    let settings = &cx.settings;
+    let mut out = io::stdout().lock();
+    match format {
+        SummaryFormat::Json => {
+            let mut doc = serde_json::Map::new();
+            for (name, s) in settings.rows() {
+                doc.insert(
+                    name.into(),
+                    serde_json::json!({"value": s.value, "source": s.source.to_string()}),
+                );
+            }
+            let file_text = settings.file.as_ref().map(|p| p.display().to_string());
+            let doc = serde_json::json!({"config_file": file_text, "settings": doc});
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        SummaryFormat::Table => {
+            let mut grid = comfy_table::Table::new();
+            grid.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+            grid.set_header(["setting", "value", "from"]);
+            for (name, s) in settings.rows() {
+                let value = s.value.clone().unwrap_or_else(|| "-".into());
+                grid.add_row([name.to_owned(), value, s.source.to_string()]);
+            }
+            writeln!(out, "{grid}")?;
+            match &settings.file {
+                Some(p) => note!("config file: {}", p.display()),
+                None => note!(
+                    "config file: none ({} not found)",
+                    super::settings::default_path()
+                        .map_or_else(|| "no config directory".into(), |p| p.display().to_string())
+                ),
+            }
+        }
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,141 @@
+//! The one path from query outputs to the user: sections written in the chosen
+//! format to stdout, and the statistics line (rows, bytes, cost, skipped files) to
+//! stderr.
+
+use std::io::{self, Write};
+use std::time::Duration as StdDuration;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::engine::QueryOutput;
+use crate::output::{self, Format, Section};
+use crate::reports::ReportParams;
+
+/// Writes named results to stdout in `format`, with the run's metadata in JSON.
+pub fn sections(
+    format: Format,
+    sections: &[Section<'_>],
+    engine: &str,
+    report: Option<&str>,
+    p: Option<&ReportParams>,
+    outputs: &[&QueryOutput],
+) -> Result<()> {
+    let meta = metadata(engine, report, p, outputs);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    output::write(&mut out, format, sections, &meta, terminal_width())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// comfy-table fits tables to a terminal by itself; into a pipe or file they are
+/// written unwrapped.
+fn terminal_width() -> Option<u16> {
+    None
+}
+
+/// The data files the queries stepped over, each once, with why.
+fn skipped_files(outputs: &[&QueryOutput]) -> Vec<(String, String)> {
+    let mut seen = std::collections::BTreeMap::new();
+    for o in outputs {
+        for (file, reason) in &o.stats.skipped_files {
+            seen.entry(file.clone()).or_insert_with(|| reason.clone());
+        }
+    }
+    seen.into_iter().collect()
+}
+
+/// The statistics line on stderr, after a warning per skipped file.
+pub fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
+    let skipped = skipped_files(outputs);
+    for (file, reason) in &skipped {
+        note!("warning: skipped {file}: {reason}");
+    }
+    let rows: usize = outputs.iter().map(|o| o.result.rows.len()).sum();
+    let bytes: u64 = outputs.iter().map(|o| o.stats.bytes_scanned).sum();
+    let elapsed: StdDuration = outputs.iter().map(|o| o.stats.elapsed).sum();
+    let files: usize = outputs.iter().map(|o| o.stats.files.len()).sum();
+    if engine == "athena" {
+        note!(
+            "{rows} row(s) in {:.2}s, {} scanned, about ${:.4} at $5 per TB (athena engine)",
+            elapsed.as_secs_f64(),
+            human_bytes(bytes),
+            cost_usd(bytes),
+        );
+    } else {
+        let skipped = match skipped.len() {
+            0 => String::new(),
+            n => format!(", {n} unreadable file(s) skipped"),
+        };
+        note!(
+            "{rows} row(s) in {:.2}s, {} read from {files} file(s){skipped} ({engine} engine)",
+            elapsed.as_secs_f64(),
+            human_bytes(bytes),
+        );
+    }
+}
+
+/// Athena's price for scanning `bytes`: $5 per TB, at least 10 MB per query.
+pub fn cost_usd(bytes: u64) -> f64 {
+    if bytes == 0 {
+        return 0.0;
+    }
+    bytes.max(10_000_000) as f64 / 1e12 * 5.0
+}
+
+/// `1.2 MB`.
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// The JSON document's metadata: engine, statistics, report and window.
+pub fn metadata(
+    engine: &str,
+    report: Option<&str>,
+    p: Option<&ReportParams>,
+    outputs: &[&QueryOutput],
+) -> serde_json::Value {
+    let mut m = json!({
+        "engine": engine,
+        "stats": {
+            "rows": outputs.iter().map(|o| o.result.rows.len()).sum::<usize>(),
+            "bytes_scanned": outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>(),
+            "elapsed_ms": outputs.iter().map(|o| o.stats.elapsed.as_millis() as u64).sum::<u64>(),
+        },
+    });
+    if engine == "local" {
+        let names: Vec<String> = skipped_files(outputs).into_iter().map(|(f, _)| f).collect();
+        m["stats"]["skipped_files"] = json!(names);
+    }
+    if engine == "athena" {
+        let bytes = outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>();
+        m["stats"]["cost_usd"] = json!(cost_usd(bytes));
+        m["stats"]["query_ids"] = json!(
+            outputs
+                .iter()
+                .filter_map(|o| o.stats.query_id.clone())
+                .collect::<Vec<_>>()
+        );
+    }
+    if let Some(r) = report {
+        m["report"] = json!(r);
+    }
+    if let Some(p) = p {
+        m["window"] = json!({
+            "since": p.since_iso(),
+            "until": p.until_iso(),
+        });
+    }
+    m
+}

@@ -1,0 +1,238 @@
+//! Choosing and building the engine a command's SQL runs on: the embedded engine over
+//! `--local DIR` or a fresh demo history, or Athena, from the resolved settings and the
+//! run options every query command takes.
+
+use std::io::{self, IsTerminal};
+use std::path::Path;
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use clap::Args;
+
+use super::exit::UsageError;
+use super::global::Context;
+use super::settings::EngineKind;
+use super::window::usage_duration;
+use crate::engine::athena::{AthenaEngine, MAX_REUSE};
+use crate::engine::local::{LocalEngine, LocalOptions};
+use crate::engine::{EngineError, Query, QueryEngine, QueryOutput};
+
+/// How a query runs, on either engine.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Running the query")]
+pub struct RunArgs {
+    /// Query a freshly generated demo history (20 pipelines, 30 days) with the
+    /// embedded engine: try the reports without any data of your own.
+    #[arg(long)]
+    pub demo: bool,
+    /// Stop a query that runs longer than this (90s, 10m), on either engine.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Local engine: step over data files that cannot be read at all (not gzip,
+    /// truncated, not JSON lines), with a warning for each, instead of failing.
+    #[arg(long)]
+    pub skip_bad_files: bool,
+    /// Athena: reuse the results of an identical query up to this old (60m; at most
+    /// 7d). Relative windows are anchored to the start of the minute (or --now), so
+    /// the same command within a minute sends the same query.
+    #[arg(long, value_name = "DURATION")]
+    pub reuse: Option<String>,
+}
+
+/// The longest `--timeout`: a query that needs more than a day is a mistake.
+const MAX_TIMEOUT: StdDuration = StdDuration::from_secs(24 * 60 * 60);
+
+/// The run options, checked: every bad value is a usage error before any data is read
+/// or any AWS call is made, whatever the engine.
+#[derive(Debug, Clone, Copy)]
+struct RunOptions {
+    timeout: Option<StdDuration>,
+    reuse: Option<StdDuration>,
+}
+
+impl RunArgs {
+    fn options(&self) -> Result<RunOptions> {
+        let timeout = match self.timeout.as_deref() {
+            None => None,
+            Some(text) => {
+                let t = usage_duration("--timeout", text)?
+                    .to_std()
+                    .unwrap_or_default();
+                if t < StdDuration::from_secs(1) || t > MAX_TIMEOUT {
+                    return Err(UsageError(format!(
+                        "--timeout: {text:?} is out of range: from 1s to 24h"
+                    ))
+                    .into());
+                }
+                Some(t)
+            }
+        };
+        let reuse = match self.reuse.as_deref() {
+            None => None,
+            Some(text) => {
+                let age = usage_duration("--reuse", text)?
+                    .to_std()
+                    .map_err(|_| UsageError(format!("--reuse: {text:?} is negative")))?;
+                if age > MAX_REUSE || age.is_zero() {
+                    return Err(UsageError(format!(
+                        "--reuse: {text:?} is out of range: Athena reuses results from 1 minute up to 7 days (10080m)"
+                    ))
+                    .into());
+                }
+                Some(age)
+            }
+        };
+        Ok(RunOptions { timeout, reuse })
+    }
+}
+
+/// The selected engine.
+pub enum Engine {
+    /// The embedded engine.
+    Local(LocalEngine),
+    /// Athena.
+    Athena(Box<AthenaEngine>),
+}
+
+impl QueryEngine for Engine {
+    fn name(&self) -> &'static str {
+        match self {
+            Engine::Local(e) => e.name(),
+            Engine::Athena(e) => e.name(),
+        }
+    }
+
+    async fn run(&self, query: &Query) -> Result<QueryOutput, EngineError> {
+        match self {
+            Engine::Local(e) => e.run(query).await,
+            Engine::Athena(e) => e.run(query).await,
+        }
+    }
+}
+
+/// The engine the settings select, and what it keeps alive.
+pub struct Selected {
+    /// The engine.
+    pub engine: Engine,
+    /// Athena's progress spinner (hidden off a terminal and for the local engine).
+    pub spinner: indicatif::ProgressBar,
+    _demo_dir: Option<tempfile::TempDir>,
+}
+
+/// How to run without AWS, for messages when AWS is not configured.
+const LOCAL_HINT: &str = "To query a local copy of the logs instead, pass --local DIR (or set \
+     CPLOGS_LOCAL, or `engine = \"local\"` and `local = \"DIR\"` in the config file), where \
+     DIR is laid out like the bucket, e.g. made by `aws s3 sync s3://BUCKET DIR` or `cplogs demo \
+     --out DIR`; to try the reports without any data, pass --demo.";
+
+/// Checks the run options; call before anything slow so usage errors come first.
+pub fn check(args: &RunArgs, cx: &Context) -> Result<()> {
+    args.options()?;
+    if args.demo && cx.settings.local.is_some() && cx.settings.engine == EngineKind::Local {
+        return Err(UsageError("--demo and --local DIR exclude each other".into()).into());
+    }
+    Ok(())
+}
+
+/// Builds the engine the settings and run options select.
+pub async fn select(args: &RunArgs, cx: &Context) -> Result<Selected> {
+    check(args, cx)?;
+    let options = args.options()?;
+    let s = &cx.settings;
+    let local_options = LocalOptions {
+        skip_bad_files: args.skip_bad_files,
+        memory_limit: s.memory_limit,
+        timeout: options.timeout,
+    };
+    let hidden = indicatif::ProgressBar::hidden;
+    if args.demo {
+        let dir = tempfile::Builder::new()
+            .prefix("cplogs-demo-")
+            .tempdir()
+            .context("creating a temporary directory for the demo data")?;
+        let config = crate::ingest::demo::DemoConfig::new(Utc::now());
+        let mut writer = crate::ingest::PartitionWriter::new(dir.path(), 1);
+        let summary = crate::ingest::demo::generate(&config, &mut writer, |_| {})?;
+        writer.finish()?;
+        note!(
+            "demo: {} events of {} pipelines over {} days (generated for this run; \
+             `cplogs demo --out DIR` keeps a copy to query with --local DIR)",
+            summary.events,
+            config.pipelines,
+            config.days,
+        );
+        let engine = Engine::Local(LocalEngine::open_with(dir.path(), local_options).await?);
+        return Ok(Selected {
+            engine,
+            spinner: hidden(),
+            _demo_dir: Some(dir),
+        });
+    }
+    match (s.engine, &s.local) {
+        (EngineKind::Local, Some(dir)) => Ok(Selected {
+            engine: Engine::Local(LocalEngine::open_with(Path::new(dir), local_options).await?),
+            spinner: hidden(),
+            _demo_dir: None,
+        }),
+        (EngineKind::Local, None) => Err(UsageError(format!(
+            "the engine is local (from {}) but no directory is set: pass --local DIR, set \
+             CPLOGS_LOCAL, or `local = \"DIR\"` in the config file",
+            s.engine_source()
+        ))
+        .into()),
+        (EngineKind::Athena, _) => athena(options, cx).await,
+    }
+}
+
+async fn athena(options: RunOptions, cx: &Context) -> Result<Selected> {
+    let config = cx
+        .sdk_config(&format!(
+            "the Athena engine needs AWS: no region is configured (pass --region, set \
+             AWS_REGION, or use a profile with a region). {LOCAL_HINT}"
+        ))
+        .await?;
+    let spinner = if cx.quiet || !io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} athena: {msg}") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(StdDuration::from_millis(120));
+        bar
+    };
+    let bar = spinner.clone();
+    let s = &cx.settings;
+    let engine = AthenaEngine::new(
+        aws_sdk_athena::Client::new(&config),
+        s.database.clone(),
+        s.workgroup.clone(),
+    )
+    .output_location(s.output_location.clone())
+    .timeout(options.timeout)
+    .reuse(options.reuse)
+    .stop_on_ctrl_c(true)
+    .on_progress(move |p| {
+        bar.set_message(format!(
+            "{} {:.1}s, {} scanned",
+            p.state,
+            p.elapsed.as_secs_f64(),
+            super::print::human_bytes(p.bytes_scanned)
+        ))
+    });
+    Ok(Selected {
+        engine: Engine::Athena(Box::new(engine)),
+        spinner,
+        _demo_dir: None,
+    })
+}
+
+/// Runs the engine's work to its end, then shuts the runtime down without waiting for
+/// tasks that never yield (a local query stopped at its timeout may leave one running).
+pub fn run_blocking<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    let rt = super::runtime()?;
+    let out = rt.block_on(work);
+    rt.shutdown_background();
+    out
+}
