@@ -128,6 +128,9 @@ fn reports(dir: &Path, pipeline: Option<&str>) -> (BTreeMap<&'static str, Value>
                 "2026-03-01",
                 "--until",
                 "2026-03-11",
+                // A fixed now: runs a minute apart would differ in `stuck`'s age.
+                "--now",
+                "2026-12-01T00:00:00Z",
                 "--format",
                 "json",
             ];

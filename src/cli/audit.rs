@@ -17,6 +17,9 @@ use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// `cplogs audit`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs audit --since 7d --max-failure-rate 0.2 --max-p95 45m
+  cplogs --local ./logs audit --pipeline deploy-api --max-failure-rate 0.1 --format json")]
 pub struct AuditArgs {
     /// Window and pipelines.
     #[command(flatten)]
@@ -89,6 +92,7 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
     }
     print::sections(
         cx.format(),
+        cx.width,
         &[Section {
             name: "breaches",
             result: &breaches,

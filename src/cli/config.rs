@@ -10,6 +10,9 @@ use super::global::{Context, SummaryFormat};
 
 /// `cplogs config`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs config show
+  CPLOGS_BUCKET=my-bucket cplogs config show --format json")]
 pub struct ConfigArgs {
     /// What to do.
     #[command(subcommand)]

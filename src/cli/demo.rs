@@ -16,6 +16,10 @@ use crate::ingest::demo::{DemoConfig, EventLines, generate, generate_events};
 
 /// `cplogs demo`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs demo --out ./logs && cplogs --local ./logs report failures
+  cplogs demo --out ./big --pipelines 100 --days 365
+  cplogs demo --print-events --days 1 | cplogs ingest - --print")]
 pub struct DemoArgs {
     /// Directory to write `<table>/dt=YYYY-MM-DD/*.json.gz` under.
     #[arg(

@@ -3,6 +3,7 @@
 //! the same), and their merge with the environment and the config file into the one
 //! [`Settings`] value commands receive.
 
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -61,6 +62,9 @@ pub struct GlobalArgs {
     /// No progress display.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Tables: show long cells whole instead of cutting them to the terminal's width.
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 impl GlobalArgs {
@@ -85,10 +89,12 @@ impl GlobalArgs {
     pub fn resolve(&self) -> Result<Context> {
         let file = settings::load(self.config.as_deref())?;
         let settings = settings::resolve(&self.flags(), |n| std::env::var(n).ok(), file.as_ref())?;
+        let columns = std::env::var("COLUMNS").ok();
         Ok(Context {
             settings,
             format: self.format,
             quiet: self.quiet,
+            width: table_width(self.wide, io::stdout().is_terminal(), columns.as_deref()),
         })
     }
 }
@@ -106,6 +112,22 @@ pub struct Context {
     pub format: Option<Format>,
     /// `--quiet`.
     pub quiet: bool,
+    /// The width tables are fitted to; `None`: cells are shown whole.
+    pub width: Option<u16>,
+}
+
+/// The width to fit tables to: none with `--wide`; the terminal's on a terminal; else
+/// `COLUMNS` when it is a number; else none (a file or pipe gets whole cells).
+fn table_width(wide: bool, terminal: bool, columns: Option<&str>) -> Option<u16> {
+    if wide {
+        return None;
+    }
+    let from_terminal = terminal
+        .then(|| terminal_size::terminal_size().map(|(w, _)| w.0))
+        .flatten();
+    from_terminal
+        .or_else(|| columns.and_then(|c| c.trim().parse::<u16>().ok()))
+        .filter(|&w| w >= 20)
 }
 
 /// The formats of commands that print a summary rather than result rows.
@@ -151,5 +173,20 @@ impl Context {
             return Err(UsageError(no_region.to_owned()).into());
         }
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_width;
+
+    #[test]
+    fn tables_fit_a_terminal_or_columns_unless_wide() {
+        assert_eq!(table_width(false, false, None), None);
+        assert_eq!(table_width(false, false, Some("80")), Some(80));
+        assert_eq!(table_width(true, false, Some("80")), None);
+        assert_eq!(table_width(false, false, Some("wide")), None);
+        // Too narrow to be a real terminal width: not used.
+        assert_eq!(table_width(false, false, Some("3")), None);
     }
 }

@@ -11,6 +11,9 @@ use super::global::Context;
 
 /// `cplogs iam-policy`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs iam-policy report --account 123456789012 --bucket my-cplogs-bucket
+  cplogs iam-policy repair-partitions --region eu-west-1")]
 pub struct IamPolicyArgs {
     /// The command to print the policy for; default: every command.
     #[arg(value_enum)]

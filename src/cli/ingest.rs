@@ -16,6 +16,10 @@ use crate::ingest::{
 
 /// `cplogs ingest`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs ingest events.json --out ./logs
+  cplogs demo --print-events --days 7 | cplogs ingest - --out ./logs --skip-invalid
+  cplogs ingest events.jsonl --print | head")]
 pub struct IngestArgs {
     /// Files of events: one JSON object, a JSON array or JSON lines; `-` for stdin.
     #[arg(required = true, value_name = "FILE|-")]

@@ -63,6 +63,7 @@ pub enum Command {
     /// Run a canned report (see `cplogs reports`).
     Report(report::ReportArgs),
     /// List the canned reports with their descriptions and options.
+    #[command(after_help = "Examples:\n  cplogs reports\n  cplogs reports --format json")]
     Reports,
     /// Run one ad-hoc SQL statement (Trino dialect) on the selected engine.
     Query(query::QueryArgs),

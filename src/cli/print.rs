@@ -12,9 +12,11 @@ use crate::engine::QueryOutput;
 use crate::output::{self, Format, Section};
 use crate::reports::ReportParams;
 
-/// Writes named results to stdout in `format`, with the run's metadata in JSON.
+/// Writes named results to stdout in `format` (tables fitted to `width`), with the
+/// run's metadata in JSON.
 pub fn sections(
     format: Format,
+    width: Option<u16>,
     sections: &[Section<'_>],
     engine: &str,
     report: Option<&str>,
@@ -23,15 +25,9 @@ pub fn sections(
 ) -> Result<()> {
     let meta = metadata(engine, report, p, outputs);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    output::write(&mut out, format, sections, &meta, terminal_width())?;
+    output::write(&mut out, format, sections, &meta, width)?;
     out.flush()?;
     Ok(())
-}
-
-/// comfy-table fits tables to a terminal by itself; into a pipe or file they are
-/// written unwrapped.
-fn terminal_width() -> Option<u16> {
-    None
 }
 
 /// The data files the queries stepped over, each once, with why.

@@ -14,6 +14,10 @@ use crate::output::Section;
 
 /// `cplogs query`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs --local ./logs query \"SELECT pipeline, count(*) AS n FROM pipeline_execution_state_change GROUP BY 1\"
+  cplogs query --file slowest.sql --param deploy-api --format csv
+  cplogs query \"SHOW TABLES\" --demo")]
 pub struct QueryArgs {
     /// One SQL statement (Trino dialect); use --file to read it from a file.
     #[arg(required_unless_present = "file", conflicts_with = "file")]
@@ -58,6 +62,7 @@ pub fn run(args: QueryArgs, cx: &Context) -> Result<Exit> {
     })?;
     print::sections(
         cx.format(),
+        cx.width,
         &[Section {
             name: "query",
             result: &out.result,

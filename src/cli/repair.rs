@@ -18,6 +18,10 @@ use crate::core::schema::Table;
 
 /// `cplogs repair-partitions`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs repair-partitions --bucket my-cplogs-bucket --dry-run
+  cplogs repair-partitions --since 30d --table action_execution_state_change
+  cplogs repair-partitions --delete-missing --fix-locations --format json")]
 pub struct RepairArgs {
     /// Only this table (repeatable); default: all three.
     #[arg(long = "table", value_name = "TABLE", value_parser = parse_table)]

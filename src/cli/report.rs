@@ -46,6 +46,13 @@ pub struct ReportArgs {
     /// execution that is not in the window (default 90d).
     #[arg(long, value_name = "DURATION")]
     pub lookback: Option<String>,
+    /// At most this many rows per section.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only this section of a report that has several (failures: failures,
+    /// failures_actions); CSV and TSV otherwise carry the first.
+    #[arg(long, value_name = "NAME")]
+    pub section: Option<String>,
     /// Print the statements exactly as they would be sent, with the values of
     /// their `?` placeholders, instead of running them (json: machine-readable).
     #[arg(long)]
@@ -113,6 +120,17 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
     let p = args.params()?;
     let lookback = args.lookback()?;
     let statements = report.sections(args.by.unwrap_or_default());
+    if let Some(name) = &args.section
+        && !statements.iter().any(|s| s.name == name)
+    {
+        let names: Vec<&str> = statements.iter().map(|s| s.name).collect();
+        return Err(UsageError(format!(
+            "--section {name:?}: the {} report's sections are: {}",
+            report.name,
+            names.join(", ")
+        ))
+        .into());
+    }
     if args.print_sql {
         return print_sql(report.name, &statements, &p, cx.format());
     }
@@ -165,7 +183,12 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         }
         results[0] = with_gantt(&without(r, &["pipeline", "execution_id"]), 24);
     }
-    let sections: Vec<Section<'_>> = statements
+    if let Some(n) = args.limit {
+        for r in &mut results {
+            r.rows.truncate(n);
+        }
+    }
+    let mut sections: Vec<Section<'_>> = statements
         .iter()
         .zip(&results)
         .map(|(s, r)| Section {
@@ -173,8 +196,23 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
             result: r,
         })
         .collect();
+    if let Some(name) = &args.section {
+        sections.retain(|s| s.name == name);
+    } else if matches!(format, Format::Csv | Format::Tsv) && sections.len() > 1 {
+        // One table per file: a CSV reader would take two tables for one.
+        let left: Vec<&str> = sections[1..].iter().map(|s| s.name).collect();
+        note!(
+            "{} holds only section {}; left out: {} (--section NAME writes another; json \
+             and markdown carry all)",
+            if format == Format::Csv { "csv" } else { "tsv" },
+            sections[0].name,
+            left.join(", ")
+        );
+        sections.truncate(1);
+    }
     print::sections(
         format,
+        cx.width,
         &sections,
         engine,
         Some(report.name),

@@ -16,6 +16,10 @@ use crate::core::schema::Table;
 
 /// `cplogs tables`
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs tables create --bucket my-cplogs-bucket --region eu-west-1
+  cplogs tables diff --format json
+  cplogs tables drop --yes")]
 pub struct TablesArgs {
     /// What to do with the tables.
     #[command(subcommand)]

@@ -1,6 +1,7 @@
 //! Query results written into any `impl Write`: a terminal table, CSV, TSV, JSON,
 //! JSON lines or Markdown. Data only; stats go to stderr elsewhere.
 
+pub mod fit;
 pub mod gantt;
 
 use std::borrow::Cow;
@@ -196,16 +197,39 @@ fn grid(
             printable(t, true).into_owned()
         }
     };
+    let mut header: Vec<String> = result.columns.iter().map(|c| cell(&c.name)).collect();
+    let mut rows: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|v| cell(&text(v))).collect())
+        .collect();
+    if let (false, Some(total)) = (markdown, width) {
+        // Cut long cells to fit the width instead of wrapping them over many lines.
+        let natural: Vec<usize> = (0..header.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| fit::display_width(&r[i]))
+                    .chain([fit::display_width(&header[i])])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let widths = fit::column_widths(&natural, usize::from(total));
+        for (i, w) in widths.iter().enumerate() {
+            header[i] = fit::cut(&header[i], *w);
+            for r in &mut rows {
+                r[i] = fit::cut(&r[i], *w);
+            }
+        }
+    }
     if markdown {
         g.load_style(presets::ASCII_MARKDOWN);
     } else {
         g.load_style(presets::UTF8_FULL_CONDENSED);
-        g.set_content_arrangement(ContentArrangement::Dynamic);
-        if let Some(w) = width {
-            g.set_width(w);
-        }
     }
-    g.set_header(result.columns.iter().map(|c| cell(&c.name)));
+    // Never wrap: a cell is whole (no width) or already cut to its column.
+    g.set_content_arrangement(ContentArrangement::Disabled);
+    g.set_header(header);
     for (i, c) in result.columns.iter().enumerate() {
         if matches!(c.kind, Kind::Int | Kind::Float)
             && let Some(col) = g.column_mut(i)
@@ -213,8 +237,8 @@ fn grid(
             col.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
     }
-    for r in &result.rows {
-        g.add_row(r.iter().map(|v| cell(&text(v))));
+    for r in rows {
+        g.add_row(r);
     }
     writeln!(out, "{g}")?;
     if result.rows.is_empty() && !markdown {
