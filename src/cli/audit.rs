@@ -12,14 +12,16 @@ use super::select::{self, RunArgs, run_blocking};
 use super::window::{WindowArgs, usage_duration};
 use crate::engine::QueryEngine;
 use crate::output::Section;
-use crate::reports;
+use crate::reports::compare::{Change, Comparison, Metric, Thresholds, compare};
+use crate::reports::{self, ReportParams};
 use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// `cplogs audit`
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   cplogs audit --since 7d --max-failure-rate 0.2 --max-p95 45m
-  cplogs --local ./logs audit --pipeline deploy-api --max-failure-rate 0.1 --format json")]
+  cplogs --local ./logs audit --pipeline deploy-api --max-failure-rate 0.1 --format json
+  cplogs audit --since 7d --max-regression p90=25% --max-regression failure-rate=3")]
 pub struct AuditArgs {
     /// Window and pipelines.
     #[command(flatten)]
@@ -30,6 +32,12 @@ pub struct AuditArgs {
     /// Highest allowed p95 duration of succeeded executions (30m, 2h, 90s).
     #[arg(long, value_name = "DURATION")]
     pub max_p95: Option<String>,
+    /// Compare with the previous period of the same length: a pipeline whose failure
+    /// rate rose more than `failure-rate=POINTS` (default 5) or whose p90 duration rose
+    /// more than `p90=PERCENT` (default 20%) is a breach; `default` takes both
+    /// defaults (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub max_regression: Vec<String>,
     /// How the queries run.
     #[command(flatten)]
     pub run: RunArgs,
@@ -39,12 +47,25 @@ pub struct AuditArgs {
 pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
     let now = args.window.now()?;
     let p = args.window.params(now)?;
-    if args.max_failure_rate.is_none() && args.max_p95.is_none() {
+    if args.max_failure_rate.is_none() && args.max_p95.is_none() && args.max_regression.is_empty() {
         return Err(UsageError(
-            "give at least one threshold: --max-failure-rate or --max-p95".into(),
+            "give at least one threshold: --max-failure-rate, --max-p95 or --max-regression".into(),
         )
         .into());
     }
+    let rules: Vec<String> = args
+        .max_regression
+        .iter()
+        .filter(|r| r.as_str() != "default")
+        .cloned()
+        .collect();
+    let thresholds = super::report::thresholds(&rules)?;
+    let previous = match args.max_regression.is_empty() {
+        true => None,
+        false => Some(p.previous().ok_or_else(|| {
+            UsageError("--max-regression: the previous period would start before 1970".into())
+        })?),
+    };
     if let Some(r) = args.max_failure_rate
         && !(0.0..=1.0).contains(&r)
     {
@@ -59,26 +80,46 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
         .map(|t| usage_duration("--max-p95", t))
         .transpose()?;
     select::check(&args.run, cx)?;
-    let (engine, failures, durations) = run_blocking(async {
+    let (engine, failures, durations, before) = run_blocking(async {
         let selected = select::select(&args.run, cx).await?;
-        let f = selected
-            .engine
-            .run(&reports::statement("failures").query(&p))
-            .await?;
-        let d = selected
-            .engine
-            .run(&reports::statement("durations").query(&p))
-            .await?;
+        let run = |p: ReportParams| {
+            let engine = &selected.engine;
+            async move {
+                let f = engine
+                    .run(&reports::statement("failures").query(&p))
+                    .await?;
+                let d = engine
+                    .run(&reports::statement("durations").query(&p))
+                    .await?;
+                anyhow::Ok((f, d))
+            }
+        };
+        let (f, d) = run(p.clone()).await?;
+        let before = match &previous {
+            Some(prev) => Some(run(prev.clone()).await?),
+            None => None,
+        };
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), f, d))
+        anyhow::Ok((selected.engine.name(), f, d, before))
     })?;
-    let breaches = audit_breaches(
+    let mut breaches = audit_breaches(
         &failures.result,
         &durations.result,
         args.max_failure_rate,
         max_p95,
     );
-    print::stats_line(engine, &[&failures, &durations]);
+    if let Some((f, d)) = &before {
+        breaches.rows.extend(regressions(
+            (&failures.result, &f.result),
+            (&durations.result, &d.result),
+            &thresholds,
+        ));
+    }
+    let mut outputs = vec![&failures, &durations];
+    if let Some((f, d)) = &before {
+        outputs.extend([f, d]);
+    }
+    print::stats_line(engine, &outputs);
     if failures.result.rows.is_empty() && durations.result.rows.is_empty() {
         note!("audit: no executions ended in the window");
         return Ok(Exit::NoData);
@@ -100,10 +141,54 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
         engine,
         Some("audit"),
         Some(&p),
-        &[&failures, &durations],
+        &outputs,
     )?;
     note!("audit: {} threshold breach(es)", breaches.rows.len());
     Ok(Exit::Breach)
+}
+
+/// Breach rows (pipeline, metric, change, threshold) for the pipelines whose failure
+/// rate or p90 duration regressed from the previous period, as (current, previous)
+/// results of `failures` and `durations`.
+pub fn regressions(
+    failures: (&ResultSet, &ResultSet),
+    durations: (&ResultSet, &ResultSet),
+    t: &Thresholds,
+) -> Vec<Vec<Value>> {
+    let mut rows = Vec::new();
+    const RATE: &[Metric] = &[Metric {
+        column: "failure_rate",
+        change: Change::Rate,
+    }];
+    const P90: &[Metric] = &[Metric {
+        column: "p90_s",
+        change: Change::Duration,
+    }];
+    for ((now, before), metrics, limit, unit) in [
+        (failures, RATE, t.rate_points, "pts"),
+        (durations, P90, t.duration_percent, "pct"),
+    ] {
+        let metric = metrics[0].column;
+        let spec = Comparison {
+            keys: &["pipeline"],
+            metrics,
+        };
+        let c = compare(now, before, &spec, t).result;
+        let name = format!("{metric}_change_{unit}");
+        for i in 0..c.rows.len() {
+            if c.get(i, "regressed") == Some(&Value::Bool(true))
+                && let (Some(p), Some(ch)) = (c.get(i, "pipeline"), c.get(i, &name))
+            {
+                rows.push(vec![
+                    p.clone(),
+                    Value::Text(name.clone()),
+                    ch.clone(),
+                    Value::Float(limit),
+                ]);
+            }
+        }
+    }
+    rows
 }
 
 /// The rows of `failures` and `durations` over their thresholds.

@@ -22,6 +22,7 @@ macro_rules! note {
 mod audit;
 mod config;
 mod demo;
+mod digest;
 pub mod exit;
 pub mod global;
 mod iam_policy;
@@ -69,6 +70,8 @@ pub enum Command {
     Query(query::QueryArgs),
     /// Check pipelines against thresholds: exit 0 within them, 3 on a breach, 4 without data.
     Audit(audit::AuditArgs),
+    /// Sum up a period in a few lines to paste into a pull request, chat or e-mail.
+    Digest(digest::DigestArgs),
     /// Show the effective settings and where each comes from.
     Config(config::ConfigArgs),
     /// Print the minimal IAM policy a command needs (default: all of them).
@@ -122,6 +125,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Reports => reports::run(&mut io::stdout().lock(), &cx),
         Command::Query(args) => query::run(args, &cx),
         Command::Audit(args) => audit::run(args, &cx),
+        Command::Digest(args) => digest::run(args, &cx),
         Command::Config(args) => config::run(&args, &cx),
         Command::IamPolicy(args) => iam_policy::run(&args, &cx),
     }

@@ -16,6 +16,7 @@ use super::window::{WindowArgs, usage_duration};
 use crate::engine::{Query, QueryEngine, QueryOutput};
 use crate::output::gantt::{with_gantt, without};
 use crate::output::{Format, Section};
+use crate::reports::compare::{Thresholds, compare};
 use crate::reports::{Breakdown, Report, ReportOption, ReportParams, Shape, Statement, WindowRule};
 use crate::rows::{ResultSet, Value};
 
@@ -53,6 +54,14 @@ pub struct ReportArgs {
     /// failures_actions); CSV and TSV otherwise carry the first.
     #[arg(long, value_name = "NAME")]
     pub section: Option<String>,
+    /// failures, durations, dora: add the previous period of the same length to each
+    /// row, the change of each metric, and whether the row regressed.
+    #[arg(long, value_enum, value_name = "PERIOD")]
+    pub compare: Option<ComparePeriod>,
+    /// With --compare: when a change is a regression, `failure-rate=POINTS` (default
+    /// 5) or `p90=PERCENT` (default 20%) (repeatable).
+    #[arg(long, value_name = "RULE")]
+    pub max_regression: Vec<String>,
     /// Print the statements exactly as they would be sent, with the values of
     /// their `?` placeholders, instead of running them (json: machine-readable).
     #[arg(long)]
@@ -60,6 +69,22 @@ pub struct ReportArgs {
     /// How the queries run.
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// What `--compare` compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ComparePeriod {
+    /// The period of the same length just before the window.
+    Previous,
+}
+
+/// `--max-regression` values over the defaults.
+pub fn thresholds(rules: &[String]) -> Result<Thresholds, UsageError> {
+    let mut t = Thresholds::default();
+    for r in rules {
+        t.set(r).map_err(|e| UsageError(e.to_string()))?;
+    }
+    Ok(t)
 }
 
 impl ReportArgs {
@@ -72,6 +97,7 @@ impl ReportArgs {
                 ReportOption::ExecutionId => self.execution_id.is_some(),
                 ReportOption::OlderThan => self.older_than.is_some(),
                 ReportOption::Lookback => self.lookback.is_some(),
+                ReportOption::Compare => self.compare.is_some() || !self.max_regression.is_empty(),
             })
             .collect()
     }
@@ -134,8 +160,15 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
     if args.print_sql {
         return print_sql(report.name, &statements, &p, cx.format());
     }
+    let thresholds = thresholds(&args.max_regression)?;
+    let previous = match args.compare {
+        Some(ComparePeriod::Previous) => Some(p.previous().ok_or_else(|| {
+            UsageError("--compare previous: the previous period would start before 1970".into())
+        })?),
+        None => None,
+    };
     select::check(&args.run, cx)?;
-    let (engine, outputs, p) = run_blocking(async {
+    let (engine, outputs, p, before) = run_blocking(async {
         let selected = select::select(&args.run, cx).await?;
         let mut outputs = run_all(&selected.engine, report.name, &statements, &p).await?;
         let mut p = p;
@@ -151,10 +184,14 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
                 outputs = run_all(&selected.engine, report.name, &statements, &p).await?;
             }
         }
+        let before = match &previous {
+            Some(prev) => Some(run_all(&selected.engine, report.name, &statements, prev).await?),
+            None => None,
+        };
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), outputs, p))
+        anyhow::Ok((selected.engine.name(), outputs, p, before))
     })?;
-    let refs: Vec<&QueryOutput> = outputs.iter().collect();
+    let refs: Vec<&QueryOutput> = outputs.iter().chain(before.iter().flatten()).collect();
     if report.shape == Shape::Timeline && outputs[0].result.rows.is_empty() {
         print::stats_line(engine, &refs);
         match p.execution_id() {
@@ -182,6 +219,32 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
             note!("pipeline {p}, execution {x}");
         }
         results[0] = with_gantt(&without(r, &["pipeline", "execution_id"]), 24);
+    }
+    if let Some(before) = &before {
+        let mut regressions = 0;
+        for ((section, r), b) in report
+            .sections
+            .iter()
+            .filter(|s| s.by.is_none_or(|b| b == args.by.unwrap_or_default()))
+            .zip(results.iter_mut())
+            .zip(before)
+        {
+            if let Some(spec) = &section.compare {
+                let c = compare(r, &b.result, spec, &thresholds);
+                regressions += c.regressions;
+                *r = c.result;
+            }
+        }
+        if let Some(prev) = &previous {
+            note!(
+                "compared with {} .. {}: {regressions} row(s) regressed (failure rate up more \
+                 than {} points, p90 up more than {}%)",
+                prev.since_iso(),
+                prev.until_iso(),
+                thresholds.rate_points,
+                thresholds.duration_percent
+            );
+        }
     }
     if let Some(n) = args.limit {
         for r in &mut results {

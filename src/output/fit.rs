@@ -19,33 +19,40 @@ pub fn display_width(text: &str) -> usize {
 }
 
 /// The width each column may take so the whole table fits in `total` characters:
-/// the widest columns give up width first, none below [`MIN_COLUMN`] (or its natural
-/// width when that is smaller). A table that cannot fit even so gets the minimums.
+/// every column wider than a common cap is cut to it (the widest give way first and
+/// equally), none below [`MIN_COLUMN`] (or its natural width when that is smaller). A
+/// table that cannot fit even so gets the minimums.
 pub fn column_widths(natural: &[usize], total: usize) -> Vec<usize> {
-    let mut widths = natural.to_vec();
     let budget = total.saturating_sub(frame(natural.len()));
-    let mut used: usize = widths.iter().sum();
-    while used > budget {
-        // The widest column that can still give up width.
-        let Some((i, &w)) = widths
-            .iter()
-            .enumerate()
-            .filter(|&(_, &w)| w > MIN_COLUMN)
-            .max_by_key(|&(i, &w)| (w, std::cmp::Reverse(i)))
-        else {
+    let capped = |cap: usize| natural.iter().map(|&w| w.min(cap)).sum::<usize>();
+    let widest = natural.iter().copied().max().unwrap_or(0);
+    if capped(widest) <= budget {
+        return natural.to_vec();
+    }
+    if capped(MIN_COLUMN) >= budget {
+        return natural.iter().map(|&w| w.min(MIN_COLUMN)).collect();
+    }
+    // The largest cap that fits: capped() grows with the cap.
+    let (mut lo, mut hi) = (MIN_COLUMN, widest);
+    while lo + 1 < hi {
+        let mid = lo + (hi - lo) / 2;
+        if capped(mid) <= budget {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let mut widths: Vec<usize> = natural.iter().map(|&w| w.min(lo)).collect();
+    // What is left over goes, a character each, to the columns the cap cut.
+    let mut left = budget - capped(lo);
+    for (w, &n) in widths.iter_mut().zip(natural) {
+        if left == 0 {
             break;
-        };
-        // Down to the next widest, or as far as needed, in one step.
-        let next = widths
-            .iter()
-            .copied()
-            .filter(|&x| x < w)
-            .max()
-            .unwrap_or(0)
-            .max(MIN_COLUMN);
-        let cut = (w - next).clamp(1, used - budget);
-        widths[i] = w - cut;
-        used -= cut;
+        }
+        if n > *w {
+            *w += 1;
+            left -= 1;
+        }
     }
     widths
 }

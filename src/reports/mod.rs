@@ -4,12 +4,15 @@
 //! the statements that run and the tests' list of reports all derive from it; adding
 //! a report is one SQL file under `sql/reports/` plus one row here.
 
+pub mod compare;
+pub mod digest;
 pub mod params;
 pub mod sql;
 
 pub use params::{ParamError, ReportParams, anchor, valid_pipeline_name};
 pub use sql::{Bind, Literal, Marker, SqlError, SqlFile, Statement};
 
+use compare::{Change, Comparison, Metric};
 use sql::sql_file;
 
 /// `durations --by`.
@@ -35,15 +38,18 @@ pub enum ReportOption {
     OlderThan,
     /// `--lookback DURATION`.
     Lookback,
+    /// `--compare previous` (and `--max-regression`).
+    Compare,
 }
 
 impl ReportOption {
     /// Every report option.
-    pub const ALL: [ReportOption; 4] = [
+    pub const ALL: [ReportOption; 5] = [
         ReportOption::By,
         ReportOption::ExecutionId,
         ReportOption::OlderThan,
         ReportOption::Lookback,
+        ReportOption::Compare,
     ];
 
     /// The flag on the command line.
@@ -53,6 +59,7 @@ impl ReportOption {
             ReportOption::ExecutionId => "--execution-id",
             ReportOption::OlderThan => "--older-than",
             ReportOption::Lookback => "--lookback",
+            ReportOption::Compare => "--compare",
         }
     }
 
@@ -115,15 +122,46 @@ pub struct Section {
     pub file: SqlFile,
     /// The `--by` that selects it; `None`: it always runs.
     pub by: Option<Breakdown>,
+    /// How `--compare previous` matches and compares its rows, if it can.
+    pub compare: Option<Comparison>,
 }
 
 const fn always(file: SqlFile) -> Section {
-    Section { file, by: None }
+    Section {
+        file,
+        by: None,
+        compare: None,
+    }
 }
 
 const fn by(by: Breakdown, file: SqlFile) -> Section {
-    Section { file, by: Some(by) }
+    Section {
+        file,
+        by: Some(by),
+        compare: None,
+    }
 }
+
+impl Section {
+    /// The same section, comparable with its previous period.
+    const fn compared(self, keys: &'static [&'static str], metrics: &'static [Metric]) -> Section {
+        Section {
+            compare: Some(Comparison { keys, metrics }),
+            ..self
+        }
+    }
+}
+
+const fn metric(column: &'static str, change: Change) -> Metric {
+    Metric { column, change }
+}
+
+/// The duration statistics `durations` compares; p90 is the one judged.
+const DURATION_METRICS: &[Metric] = &[
+    metric("p50_s", Change::DurationShown),
+    metric("p90_s", Change::Duration),
+    metric("p95_s", Change::DurationShown),
+];
 
 /// A canned report: what `cplogs report NAME` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,24 +185,36 @@ pub const REPORTS: &[Report] = &[
     Report {
         name: "failures",
         summary: "failure rate per pipeline, and the top failing actions with error codes",
-        options: &[],
+        options: &[ReportOption::Compare],
         window: WindowRule::Given,
         shape: Shape::Rows,
         sections: &[
-            always(sql_file!("failures")),
-            always(sql_file!("failures_actions")),
+            always(sql_file!("failures")).compared(
+                &["pipeline"],
+                &[
+                    metric("executions", Change::Count),
+                    metric("failure_rate", Change::Rate),
+                ],
+            ),
+            always(sql_file!("failures_actions")).compared(
+                &["pipeline", "stage", "action"],
+                &[metric("failures", Change::Count)],
+            ),
         ],
     },
     Report {
         name: "durations",
         summary: "p50/p90/p95/max/avg duration of succeeded executions",
-        options: &[ReportOption::By],
+        options: &[ReportOption::By, ReportOption::Compare],
         window: WindowRule::Given,
         shape: Shape::Rows,
         sections: &[
-            by(Breakdown::Pipeline, sql_file!("durations")),
-            by(Breakdown::Stage, sql_file!("durations_by_stage")),
-            by(Breakdown::Action, sql_file!("durations_by_action")),
+            by(Breakdown::Pipeline, sql_file!("durations"))
+                .compared(&["pipeline"], DURATION_METRICS),
+            by(Breakdown::Stage, sql_file!("durations_by_stage"))
+                .compared(&["pipeline", "stage"], DURATION_METRICS),
+            by(Breakdown::Action, sql_file!("durations_by_action"))
+                .compared(&["pipeline", "stage", "action"], DURATION_METRICS),
         ],
     },
     Report {
@@ -202,10 +252,18 @@ pub const REPORTS: &[Report] = &[
     Report {
         name: "dora",
         summary: "deployments per day, change failure rate, time to restore, lead time",
-        options: &[],
+        options: &[ReportOption::Compare],
         window: WindowRule::Given,
         shape: Shape::Rows,
-        sections: &[always(sql_file!("dora"))],
+        sections: &[always(sql_file!("dora")).compared(
+            &["pipeline"],
+            &[
+                metric("deployments_per_day", Change::Count),
+                metric("change_failure_rate", Change::Rate),
+                metric("mttr_s", Change::DurationShown),
+                metric("lead_time_p50_s", Change::DurationShown),
+            ],
+        )],
     },
     Report {
         name: "approvals",
@@ -261,6 +319,9 @@ impl Report {
                     "--lookback DURATION (default {}d)",
                     self.window.lookback().map_or(0, |d| d.num_days())
                 ),
+                ReportOption::Compare => {
+                    "--compare previous [--max-regression failure-rate=5|p90=20%]".to_owned()
+                }
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -349,6 +410,21 @@ mod tests {
                 "{}",
                 r.name
             );
+            // `--compare` applies exactly where every section can be compared, and
+            // each compared column is one the statement returns.
+            assert_eq!(
+                r.takes(ReportOption::Compare),
+                r.sections.iter().all(|s| s.compare.is_some()),
+                "{}",
+                r.name
+            );
+            for s in r.sections {
+                let Some(c) = s.compare else { continue };
+                let sql = load(&s.file).sql;
+                for col in c.keys.iter().chain(c.metrics.iter().map(|m| &m.column)) {
+                    assert!(sql.contains(col), "{}: {col}", s.file.name);
+                }
+            }
             for b in [Breakdown::Pipeline, Breakdown::Stage, Breakdown::Action] {
                 assert!(!r.sections(b).is_empty(), "{} --by {b:?}", r.name);
             }

@@ -135,6 +135,19 @@ impl ReportParams {
         self
     }
 
+    /// The previous period of the same length: `[since - (until - since), since)`,
+    /// computed for the same now (`--compare previous`). `None` when it would start
+    /// before the earliest time the tables hold.
+    pub fn previous(&self) -> Option<Self> {
+        let length = self.until - self.since;
+        let since = self.since.checked_sub_signed(length)?;
+        (since.timestamp() >= 0).then(|| ReportParams {
+            since,
+            until: self.since,
+            ..self.clone()
+        })
+    }
+
     /// The value bound to the `?` of `bind`.
     pub fn value(&self, bind: Bind) -> String {
         match bind {
@@ -236,6 +249,30 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_previous_period_has_the_same_length_and_ends_where_this_starts() {
+        let p = ReportParams::new(
+            at("2026-11-24T00:00:00Z"),
+            at("2026-12-01T00:00:00Z"),
+            at("2026-12-01T10:00:00Z"),
+        )
+        .unwrap()
+        .with_pipelines(&["a".into()])
+        .unwrap();
+        let before = p.previous().unwrap();
+        assert_eq!(before.since(), at("2026-11-17T00:00:00Z"));
+        assert_eq!(before.until(), p.since());
+        assert_eq!(before.now(), p.now());
+        assert_eq!(before.value(Bind::Pipelines), ",a,");
+        let early = ReportParams::new(
+            at("1970-01-02T00:00:00Z"),
+            at("1970-01-10T00:00:00Z"),
+            at("1970-01-10T00:00:00Z"),
+        )
+        .unwrap();
+        assert!(early.previous().is_none());
     }
 
     #[test]
