@@ -578,8 +578,9 @@ const PARTITION_FUNCTION: &str = "PartitionFunction";
 /// keeps them 14 days, encrypted, and the function's role may send to it. Returns
 /// the queue's logical id.
 fn check_on_failure_destination(stack: &Stack) -> Result<String, String> {
-    let (_, function) =
-        stack.resource(PARTITION_FUNCTION).ok_or("no partition function")?;
+    let (_, function) = stack
+        .resource(PARTITION_FUNCTION)
+        .ok_or("no partition function")?;
     let on_failure = function
         .get("EventInvokeConfig")
         .and_then(|c| c.get("DestinationConfig"))
@@ -617,10 +618,15 @@ fn check_on_failure_destination(stack: &Stack) -> Result<String, String> {
         .flatten()
         .any(|s| {
             s.get("Effect").map(text).as_deref() == Some("Allow")
-                && strings(s.get("Action")).iter().any(|a| a == "sqs:SendMessage")
+                && strings(s.get("Action"))
+                    .iter()
+                    .any(|a| a == "sqs:SendMessage")
                 && strings(s.get("Resource")).contains(&destination)
         });
-    ensure!(may_send, "the partition function's role may not send to {queue}");
+    ensure!(
+        may_send,
+        "the partition function's role may not send to {queue}"
+    );
     Ok(queue)
 }
 
@@ -753,17 +759,22 @@ fn check_alarm_actions(template: &Value) -> Result<(), String> {
 /// The workgroup's result prefix expires after AthenaResultsExpirationDays (default
 /// 30), and, the bucket being versioned, so do noncurrent versions under it.
 fn check_results_expiry(template: &Value) -> Result<(), String> {
-    for (overrides, days) in [(&[][..], "30"), (&[("AthenaResultsExpirationDays", "7")][..], "7")] {
+    for (overrides, days) in [
+        (&[][..], "30"),
+        (&[("AthenaResultsExpirationDays", "7")][..], "7"),
+    ] {
         let stack = Stack::deploy(template, overrides);
         let (_, workgroup) = stack.resource("AthenaWorkGroup").ok_or("no workgroup")?;
-        let location = text(
-            &workgroup["WorkGroupConfiguration"]["ResultConfiguration"]["OutputLocation"],
-        );
+        let location =
+            text(&workgroup["WorkGroupConfiguration"]["ResultConfiguration"]["OutputLocation"]);
         let bucket = format!("s3://{}/", ref_marker("LogBucket"));
         let prefix = location
             .strip_prefix(&bucket)
             .ok_or_else(|| format!("results are not in the log bucket: {location}"))?;
-        ensure!(!prefix.is_empty(), "results are not under a prefix of their own");
+        ensure!(
+            !prefix.is_empty(),
+            "results are not under a prefix of their own"
+        );
         let (_, log_bucket) = stack.resource("LogBucket").ok_or("no log bucket")?;
         ensure!(
             log_bucket["VersioningConfiguration"]["Status"].as_str() == Some("Enabled"),
@@ -890,7 +901,8 @@ fn each_check_notices_a_broken_template() {
     let on_failure = |t: &Value| check_on_failure_destination(&Stack::deploy(t, &[])).map(drop);
     let alarm_check = |t: &Value| check_alarms(&Stack::deploy(t, &[]));
     let references = |t: &Value| check_references(&Stack::deploy(t, &projection(true)));
-    let cases: Vec<(&str, Break, &dyn Fn(&Value) -> Result<(), String>)> = vec![
+    type Check<'c> = &'c dyn Fn(&Value) -> Result<(), String>;
+    let cases: Vec<(&str, Break, Check)> = vec![
         (
             "no on-failure destination",
             |t| {
@@ -952,8 +964,7 @@ fn each_check_notices_a_broken_template() {
         (
             "a fixed freshness threshold",
             |t| {
-                props_mut(t, "ActionDeliveryFreshnessAlarm")
-                    .insert("Threshold".into(), 60.into());
+                props_mut(t, "ActionDeliveryFreshnessAlarm").insert("Threshold".into(), 60.into());
             },
             &alarm_check,
         ),
