@@ -126,8 +126,9 @@ fn check_bucket(what: &'static str, name: &str) -> Result<(), PolicyError> {
     }
 }
 
-/// A Glue database or Athena workgroup name: letters, digits, `_`, `-` and `.` (what
-/// Athena accepts), so never a wildcard in an ARN.
+/// A Glue database or Athena workgroup name of letters, digits, `_`, `-` and `.`
+/// (Athena's alphabet for workgroups; its database names are narrower still), so
+/// never a wildcard or a policy variable in an ARN.
 fn check_name(what: &'static str, name: &str) -> Result<(), PolicyError> {
     if !name.is_empty()
         && name.len() <= 255
@@ -140,7 +141,7 @@ fn check_name(what: &'static str, name: &str) -> Result<(), PolicyError> {
         Err(PolicyError::Invalid {
             what,
             value: name.to_owned(),
-            why: "only letters, digits, '_', '-' and '.' can be named exactly in an IAM policy",
+            why: "not a name of letters, digits, '_', '-' and '.' (as Athena accepts), which a policy can name exactly",
         })
     }
 }
