@@ -361,7 +361,15 @@ fn iam_policy_per_command_with_configured_arns() {
     ));
     assert!(text_doc.contains("arn:aws:s3:::my-logs"));
     assert!(text_doc.contains("glue:BatchCreatePartition") && !text_doc.contains("athena:"));
-    let all = cplogs(&["iam-policy"]);
+    // Every command's policy names the log bucket and the result location exactly.
+    let all = cplogs(&[
+        "iam-policy",
+        "--bucket",
+        "my-logs",
+        "--output-location",
+        "s3://my-results/athena/",
+    ]);
+    assert!(all.status.success(), "{}", text(&all.stderr));
     let all: Value = serde_json::from_slice(&all.stdout).unwrap();
     assert!(
         all["Statement"].as_array().unwrap().len() > doc["Statement"].as_array().unwrap().len()
