@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::exit::Exit;
 use super::global::{Context, SummaryFormat};
+use super::settings::{Setting, Source};
 
 /// `cplogs config`
 #[derive(Debug, Args)]
@@ -32,13 +33,22 @@ pub fn run(args: &ConfigArgs, cx: &Context) -> Result<Exit> {
     let ConfigAction::Show = args.action;
     let format = cx.summary_format("config show")?;
     let settings = &cx.settings;
+    let region = effective_region(cx)?;
+    let rows: Vec<(&str, Setting)> = settings
+        .rows()
+        .into_iter()
+        .map(|(name, s)| match (name, &region) {
+            ("region", Some(r)) => (name, r.clone()),
+            _ => (name, s.clone()),
+        })
+        .collect();
     let mut out = io::stdout().lock();
     match format {
         SummaryFormat::Json => {
             let mut doc = serde_json::Map::new();
-            for (name, s) in settings.rows() {
+            for (name, s) in &rows {
                 doc.insert(
-                    name.into(),
+                    (*name).into(),
                     serde_json::json!({"value": s.value, "source": s.source.to_string()}),
                 );
             }
@@ -50,9 +60,9 @@ pub fn run(args: &ConfigArgs, cx: &Context) -> Result<Exit> {
             let mut grid = comfy_table::Table::new();
             grid.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
             grid.set_header(["setting", "value", "from"]);
-            for (name, s) in settings.rows() {
+            for (name, s) in &rows {
                 let value = s.value.clone().unwrap_or_else(|| "-".into());
-                grid.add_row([name.to_owned(), value, s.source.to_string()]);
+                grid.add_row([(*name).to_owned(), value, s.source.to_string()]);
             }
             writeln!(out, "{grid}")?;
             match &settings.file {
@@ -66,4 +76,30 @@ pub fn run(args: &ConfigArgs, cx: &Context) -> Result<Exit> {
         }
     }
     Ok(Exit::Success)
+}
+
+/// The region the AWS SDK would use when no flag, variable or config file sets one:
+/// the one in the profile of the shared AWS config file (no network is asked).
+fn effective_region(cx: &Context) -> Result<Option<Setting>> {
+    if cx.settings.region.is_some() {
+        return Ok(None);
+    }
+    let mut builder = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(p) = &cx.settings.profile {
+        builder = builder.profile_name(p);
+    }
+    let provider = builder.build();
+    let region = super::runtime()?.block_on(async {
+        use aws_config::meta::region::ProvideRegion;
+        provider.region().await
+    });
+    let profile = cx
+        .settings
+        .profile
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    Ok(region.map(|r| Setting {
+        value: Some(r.to_string()),
+        source: Source::AwsProfile(profile),
+    }))
 }

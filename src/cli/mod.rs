@@ -34,6 +34,7 @@ pub mod report;
 mod reports;
 mod select;
 pub mod settings;
+mod shell;
 mod tables;
 pub mod window;
 
@@ -76,6 +77,10 @@ pub enum Command {
     Config(config::ConfigArgs),
     /// Print the minimal IAM policy a command needs (default: all of them).
     IamPolicy(iam_policy::IamPolicyArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff).
+    Man(shell::ManArgs),
 }
 
 /// The async runtime of the commands that call AWS or run a query.
@@ -128,6 +133,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Digest(args) => digest::run(args, &cx),
         Command::Config(args) => config::run(&args, &cx),
         Command::IamPolicy(args) => iam_policy::run(&args, &cx),
+        Command::Completions(args) => shell::completions(&args),
+        Command::Man(args) => shell::man(&args),
     }
 }
 

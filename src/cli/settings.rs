@@ -95,6 +95,8 @@ pub enum Source {
     Unset,
     /// Not set here: the AWS SDK's default chain decides (AWS_REGION, profiles, …).
     AwsChain,
+    /// The AWS shared config file's profile (`~/.aws/config`).
+    AwsProfile(String),
 }
 
 impl fmt::Display for Source {
@@ -106,6 +108,7 @@ impl fmt::Display for Source {
             Source::Default => f.write_str("default"),
             Source::Unset => f.write_str("unset"),
             Source::AwsChain => f.write_str("AWS default chain"),
+            Source::AwsProfile(p) => write!(f, "AWS profile {p}"),
         }
     }
 }
@@ -377,10 +380,10 @@ pub fn resolve(
             |c| c.region.clone(),
             None,
         )),
-        // The AWS SDK reads AWS_PROFILE and AWS_ENDPOINT_URL itself.
+        // The AWS SDK reads AWS_ENDPOINT_URL itself.
         profile: aws_chain(pick(
             ("--profile", &flags.profile),
-            &[],
+            &["AWS_PROFILE"],
             |c| c.profile.clone(),
             None,
         )),

@@ -1,6 +1,7 @@
-//! Output people read and paste, end to end on demo data: tables that fit a real
-//! terminal, JSON in column order, --limit and --section, report options that do not
-//! apply, --help examples, --compare previous, audit --max-regression and the digest.
+//! Output people read, paste and load into their shell, end to end on demo data:
+//! tables that fit a real terminal, JSON in column order, --limit and --section, report
+//! options that do not apply, --help examples, --compare previous, audit
+//! --max-regression, the digest, shell completions and the man page.
 
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -323,4 +324,70 @@ fn the_digest_sums_up_the_period_as_the_reports_do() {
         "{md}"
     );
     assert!(d["slowest"].as_array().unwrap().len() <= 5);
+}
+
+#[test]
+fn completions_load_in_bash_and_the_man_page_renders() {
+    let bin = env!("CARGO_BIN_EXE_cplogs");
+    let o = Command::new("bash")
+        .args([
+            "-c",
+            &format!("source <('{bin}' completions bash) && complete -p cplogs"),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("cplogs"), "{}", text(&o.stdout));
+    for (shell, marker) in [
+        ("zsh", "#compdef cplogs"),
+        ("fish", "complete -c cplogs"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion"),
+    ] {
+        let out = text(&cplogs(&["completions", shell]).stdout);
+        assert!(out.contains(marker), "{shell}: {out:.200}");
+        assert!(out.contains("repair-partitions"), "{shell}");
+    }
+    assert_eq!(cplogs(&["completions", "tcsh"]).status.code(), Some(2));
+    let man = text(&cplogs(&["man"]).stdout);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH cplogs"),
+        "{man:.200}"
+    );
+    assert!(man.contains("report") && man.contains("digest"));
+}
+
+#[test]
+fn config_show_names_the_effective_region_and_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let aws = dir.path().join("config");
+    std::fs::write(
+        &aws,
+        "[default]\nregion = eu-central-1\n[profile ops]\nregion = ap-south-1\n",
+    )
+    .unwrap();
+    let aws = aws.to_str().unwrap();
+    let show = |extra: &[(&str, &str)]| {
+        let mut env = vec![("AWS_CONFIG_FILE", aws)];
+        env.extend(extra);
+        let o = cplogs_env(&["config", "show", "--format", "json"], &env);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            doc["settings"]["region"]["value"].clone(),
+            doc["settings"]["region"]["source"].clone(),
+        )
+    };
+    assert_eq!(
+        show(&[]),
+        ("eu-central-1".into(), "AWS profile default".into())
+    );
+    assert_eq!(
+        show(&[("AWS_PROFILE", "ops")]),
+        ("ap-south-1".into(), "AWS profile ops".into())
+    );
+    assert_eq!(
+        show(&[("AWS_REGION", "us-east-2")]),
+        ("us-east-2".into(), "environment AWS_REGION".into())
+    );
 }
