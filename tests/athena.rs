@@ -162,3 +162,150 @@ fn without_a_region_the_cli_explains_local_mode() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cost_guard_estimates_the_window_and_refuses_above_max_scan() {
+    use cplogs::aws::sdk::{AwsOptions, load_config, s3_client};
+    let region = "ap-northeast-1";
+    let config = load_config(&AwsOptions {
+        region: Some(region.into()),
+        endpoint_url: Some(endpoint()),
+        ..AwsOptions::default()
+    })
+    .await;
+    let s3 = s3_client(&config);
+    let bucket = "cost-guard-logs";
+    let _ = s3
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
+                .build(),
+        )
+        .send()
+        .await;
+    // (key, size, inside the window for `failures`)
+    let objects = [
+        (
+            "pipeline_execution_state_change/dt=2026-11-01/a.gz",
+            1000,
+            true,
+        ),
+        (
+            "pipeline_execution_state_change/dt=2026-11-07/b.gz",
+            2345,
+            true,
+        ),
+        (
+            "pipeline_execution_state_change/dt=2026-10-31/c.gz",
+            5000,
+            false,
+        ),
+        // The window ends at midnight of the 8th (exclusive): not read.
+        (
+            "pipeline_execution_state_change/dt=2026-11-08/d.gz",
+            7000,
+            false,
+        ),
+        (
+            "action_execution_state_change/dt=2026-11-03/e.gz",
+            300,
+            true,
+        ),
+        // failures reads no stage events.
+        (
+            "stage_execution_state_change/dt=2026-11-03/f.gz",
+            999,
+            false,
+        ),
+    ];
+    for (key, size, _) in objects {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(vec![b'x'; size].into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let want: usize = objects.iter().filter(|o| o.2).map(|o| o.1).sum();
+    let athena = aws_sdk_athena::Client::new(&config);
+    let executions = || async {
+        athena
+            .list_query_executions()
+            .send()
+            .await
+            .unwrap()
+            .query_execution_ids()
+            .len()
+    };
+    queue_results(
+        region,
+        json!([
+            {"rows": [row(&["pipeline"]), row(&["api"])], "column_info": [column("pipeline", "varchar")]},
+            {"rows": [row(&["pipeline"])], "column_info": [column("pipeline", "varchar")]},
+        ]),
+    );
+    let window = [
+        "report",
+        "failures",
+        "--since",
+        "2026-11-01",
+        "--until",
+        "2026-11-08",
+        "--output-location",
+        "s3://results/cplogs/",
+        "--bucket",
+        bucket,
+    ];
+    let before = executions().await;
+    let mut args = window.to_vec();
+    args.extend(["--format", "json"]);
+    let o = tokio::task::spawn_blocking(move || cplogs(region, &args))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["stats"]["estimated_bytes"], json!(want));
+    assert!(doc["stats"]["estimated_cost_usd"].is_number());
+    assert!(
+        text(&o.stderr).contains(&format!("estimated scan: {}", "3.6 KB")),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(executions().await, before + 2);
+
+    // Above --max-scan (or CPLOGS_MAX_SCAN): refused before any Athena call.
+    let mut args = window.to_vec();
+    args.extend(["--max-scan", "3KB"]);
+    let o = tokio::task::spawn_blocking(move || cplogs(region, &args))
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("above the limit of 3.0 KB"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(executions().await, before + 2, "no query was started");
+    // --max-scan without a bucket cannot estimate: a usage error, not a silent pass.
+    let o = tokio::task::spawn_blocking(move || {
+        cplogs(
+            region,
+            &[
+                "report",
+                "failures",
+                "--output-location",
+                "s3://results/cplogs/",
+                "--max-scan",
+                "1GB",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--bucket"));
+    assert_eq!(executions().await, before + 2);
+}

@@ -10,6 +10,8 @@ pub mod iam;
 pub mod partitions;
 #[cfg(feature = "s3")]
 pub mod repair;
+#[cfg(feature = "s3")]
+pub mod scan;
 #[cfg(feature = "aws")]
 pub mod sdk;
 #[cfg(feature = "cli")]

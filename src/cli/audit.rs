@@ -13,7 +13,7 @@ use super::window::{WindowArgs, usage_duration};
 use crate::engine::QueryEngine;
 use crate::output::Section;
 use crate::reports::compare::{Change, Comparison, Metric, Thresholds, compare};
-use crate::reports::{self, ReportParams};
+use crate::reports::{self, ReportParams, Statement};
 use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// `cplogs audit`
@@ -80,8 +80,17 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
         .map(|t| usage_duration("--max-p95", t))
         .transpose()?;
     select::check(&args.run, cx)?;
-    let (engine, failures, durations, before) = run_blocking(async {
+    let (info, failures, durations, before) = run_blocking(async {
         let selected = select::select(&args.run, cx).await?;
+        let statements = [
+            reports::statement("failures"),
+            reports::statement("durations"),
+        ];
+        let mut runs: Vec<(&[Statement], &ReportParams)> = vec![(&statements, &p)];
+        if let Some(prev) = &previous {
+            runs.push((&statements, prev));
+        }
+        let estimate = select::guard(&selected, cx, &runs).await?;
         let run = |p: ReportParams| {
             let engine = &selected.engine;
             async move {
@@ -100,7 +109,12 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
             None => None,
         };
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), f, d, before))
+        let info = print::Run {
+            engine: selected.engine.name(),
+            price_per_tb: cx.settings.price_per_tb,
+            estimate,
+        };
+        anyhow::Ok((info, f, d, before))
     })?;
     let mut breaches = audit_breaches(
         &failures.result,
@@ -119,7 +133,7 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
     if let Some((f, d)) = &before {
         outputs.extend([f, d]);
     }
-    print::stats_line(engine, &outputs);
+    print::stats_line(&info, &outputs);
     if failures.result.rows.is_empty() && durations.result.rows.is_empty() {
         note!("audit: no executions ended in the window");
         return Ok(Exit::NoData);
@@ -138,7 +152,7 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
             name: "breaches",
             result: &breaches,
         }],
-        engine,
+        &info,
         Some("audit"),
         Some(&p),
         &outputs,

@@ -52,8 +52,20 @@ pub fn run(args: DigestArgs, cx: &Context) -> Result<Exit> {
         None => p.clone(),
     };
     select::check(&args.run, cx)?;
-    let (engine, now_out, before, stuck_out) = run_blocking(async {
+    let (info, now_out, before, stuck_out) = run_blocking(async {
         let selected = select::select(&args.run, cx).await?;
+        let sts = |names: &[&str]| names.iter().map(|n| statement(n)).collect::<Vec<_>>();
+        let (a, b, c) = (
+            sts(&STATEMENTS[..4]),
+            sts(&STATEMENTS[..3]),
+            sts(&STATEMENTS[4..]),
+        );
+        let estimate = select::guard(
+            &selected,
+            cx,
+            &[(&a, &p), (&b, &previous), (&c, &stuck_params)],
+        )
+        .await?;
         let run = |names: &'static [&'static str], p: ReportParams| {
             let engine = &selected.engine;
             async move {
@@ -66,9 +78,14 @@ pub fn run(args: DigestArgs, cx: &Context) -> Result<Exit> {
         };
         let now_out = run(&STATEMENTS[..4], p.clone()).await?;
         let before = run(&STATEMENTS[..3], previous.clone()).await?;
-        let stuck = run(&STATEMENTS[4..], stuck_params).await?;
+        let stuck = run(&STATEMENTS[4..], stuck_params.clone()).await?;
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), now_out, before, stuck))
+        let info = print::Run {
+            engine: selected.engine.name(),
+            price_per_tb: cx.settings.price_per_tb,
+            estimate,
+        };
+        anyhow::Ok((info, now_out, before, stuck))
     })?;
     let digest = Digest::new(
         p.since_iso(),
@@ -88,6 +105,6 @@ pub fn run(args: DigestArgs, cx: &Context) -> Result<Exit> {
     }
     out.flush()?;
     let all: Vec<&QueryOutput> = now_out.iter().chain(&before).chain(&stuck_out).collect();
-    print::stats_line(engine, &all);
+    print::stats_line(&info, &all);
     Ok(Exit::Success)
 }

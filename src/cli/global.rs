@@ -46,6 +46,10 @@ pub struct GlobalArgs {
     /// memory].
     #[arg(long, value_name = "SIZE", global = true)]
     pub memory_limit: Option<String>,
+    /// Athena: refuse a query estimated to scan more than this (10GB, 500MiB) before it
+    /// starts [env: CPLOGS_MAX_SCAN].
+    #[arg(long, value_name = "SIZE", global = true)]
+    pub max_scan: Option<String>,
     /// AWS region [env: AWS_REGION] (default: from the profile).
     #[arg(long, global = true)]
     pub region: Option<String>,
@@ -78,6 +82,7 @@ impl GlobalArgs {
             local: self.local.clone(),
             engine: self.engine.clone(),
             memory_limit: self.memory_limit.clone(),
+            max_scan: self.max_scan.clone(),
             region: self.region.clone(),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),

@@ -12,18 +12,29 @@ use crate::engine::QueryOutput;
 use crate::output::{self, Format, Section};
 use crate::reports::ReportParams;
 
+/// What a run was: the engine, Athena's price, the cost guard's estimate.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// `local` or `athena`.
+    pub engine: &'a str,
+    /// Dollars per TB scanned (Athena).
+    pub price_per_tb: f64,
+    /// The bytes the cost guard estimated before the queries ran (Athena).
+    pub estimate: Option<u64>,
+}
+
 /// Writes named results to stdout in `format` (tables fitted to `width`), with the
 /// run's metadata in JSON.
 pub fn sections(
     format: Format,
     width: Option<u16>,
     sections: &[Section<'_>],
-    engine: &str,
+    run: &Run<'_>,
     report: Option<&str>,
     p: Option<&ReportParams>,
     outputs: &[&QueryOutput],
 ) -> Result<()> {
-    let meta = metadata(engine, report, p, outputs);
+    let meta = metadata(run, report, p, outputs);
     let mut out = io::BufWriter::new(io::stdout().lock());
     output::write(&mut out, format, sections, &meta, width)?;
     out.flush()?;
@@ -42,7 +53,8 @@ fn skipped_files(outputs: &[&QueryOutput]) -> Vec<(String, String)> {
 }
 
 /// The statistics line on stderr, after a warning per skipped file.
-pub fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
+pub fn stats_line(run: &Run<'_>, outputs: &[&QueryOutput]) {
+    let engine = run.engine;
     let skipped = skipped_files(outputs);
     for (file, reason) in &skipped {
         note!("warning: skipped {file}: {reason}");
@@ -53,10 +65,11 @@ pub fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
     let files: usize = outputs.iter().map(|o| o.stats.files.len()).sum();
     if engine == "athena" {
         note!(
-            "{rows} row(s) in {:.2}s, {} scanned, about ${:.4} at $5 per TB (athena engine)",
+            "{rows} row(s) in {:.2}s, {} scanned, about ${:.4} at ${} per TB (athena engine)",
             elapsed.as_secs_f64(),
             human_bytes(bytes),
-            cost_usd(bytes),
+            cost_usd(bytes, run.price_per_tb),
+            run.price_per_tb,
         );
     } else {
         let skipped = match skipped.len() {
@@ -71,12 +84,13 @@ pub fn stats_line(engine: &str, outputs: &[&QueryOutput]) {
     }
 }
 
-/// Athena's price for scanning `bytes`: $5 per TB, at least 10 MB per query.
-pub fn cost_usd(bytes: u64) -> f64 {
+/// Athena's price for scanning `bytes` at `per_tb` dollars per TB, at least 10 MB per
+/// query.
+pub fn cost_usd(bytes: u64, per_tb: f64) -> f64 {
     if bytes == 0 {
         return 0.0;
     }
-    bytes.max(10_000_000) as f64 / 1e12 * 5.0
+    bytes.max(10_000_000) as f64 / 1e12 * per_tb
 }
 
 /// `1.2 MB`.
@@ -97,11 +111,12 @@ pub fn human_bytes(b: u64) -> String {
 
 /// The JSON document's metadata: engine, statistics, report and window.
 pub fn metadata(
-    engine: &str,
+    run: &Run<'_>,
     report: Option<&str>,
     p: Option<&ReportParams>,
     outputs: &[&QueryOutput],
 ) -> serde_json::Value {
+    let engine = run.engine;
     let mut m = json!({
         "engine": engine,
         "stats": {
@@ -116,7 +131,11 @@ pub fn metadata(
     }
     if engine == "athena" {
         let bytes = outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>();
-        m["stats"]["cost_usd"] = json!(cost_usd(bytes));
+        m["stats"]["cost_usd"] = json!(cost_usd(bytes, run.price_per_tb));
+        if let Some(e) = run.estimate {
+            m["stats"]["estimated_bytes"] = json!(e);
+            m["stats"]["estimated_cost_usd"] = json!(cost_usd(e, run.price_per_tb));
+        }
         m["stats"]["query_ids"] = json!(
             outputs
                 .iter()

@@ -45,7 +45,7 @@ pub fn run(args: QueryArgs, cx: &Context) -> Result<Exit> {
     // Before any engine or AWS call: ad-hoc SQL only reads.
     crate::engine::readonly::check(&sql).map_err(|e| UsageError(e.to_string()))?;
     select::check(&args.run, cx)?;
-    let (engine, out) = run_blocking(async {
+    let (info, out) = run_blocking(async {
         let selected = select::select(&args.run, cx).await?;
         let q = Query {
             sql,
@@ -58,7 +58,13 @@ pub fn run(args: QueryArgs, cx: &Context) -> Result<Exit> {
             other => other.into(),
         })?;
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), out))
+        // Ad-hoc SQL has no window to estimate from: only the statistics after it.
+        let info = print::Run {
+            engine: selected.engine.name(),
+            price_per_tb: cx.settings.price_per_tb,
+            estimate: None,
+        };
+        anyhow::Ok((info, out))
     })?;
     print::sections(
         cx.format(),
@@ -67,11 +73,11 @@ pub fn run(args: QueryArgs, cx: &Context) -> Result<Exit> {
             name: "query",
             result: &out.result,
         }],
-        engine,
+        &info,
         None,
         None,
         &[&out],
     )?;
-    print::stats_line(engine, &[&out]);
+    print::stats_line(&info, &[&out]);
     Ok(Exit::Success)
 }

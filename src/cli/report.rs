@@ -168,8 +168,13 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         None => None,
     };
     select::check(&args.run, cx)?;
-    let (engine, outputs, p, before) = run_blocking(async {
+    let (run, outputs, p, before) = run_blocking(async {
         let selected = select::select(&args.run, cx).await?;
+        let mut runs: Vec<(&[Statement], &ReportParams)> = vec![(&statements, &p)];
+        if let Some(prev) = &previous {
+            runs.push((&statements, prev));
+        }
+        let estimate = select::guard(&selected, cx, &runs).await?;
         let mut outputs = run_all(&selected.engine, report.name, &statements, &p).await?;
         let mut p = p;
         // An execution id that is not in the window is searched for further back.
@@ -189,11 +194,16 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
             None => None,
         };
         selected.spinner.finish_and_clear();
-        anyhow::Ok((selected.engine.name(), outputs, p, before))
+        let run = print::Run {
+            engine: selected.engine.name(),
+            price_per_tb: cx.settings.price_per_tb,
+            estimate,
+        };
+        anyhow::Ok((run, outputs, p, before))
     })?;
     let refs: Vec<&QueryOutput> = outputs.iter().chain(before.iter().flatten()).collect();
     if report.shape == Shape::Timeline && outputs[0].result.rows.is_empty() {
-        print::stats_line(engine, &refs);
+        print::stats_line(&run, &refs);
         match p.execution_id() {
             Some(id) => note!(
                 "timeline: no action events of execution {id} between {} and {} \
@@ -277,12 +287,12 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         format,
         cx.width,
         &sections,
-        engine,
+        &run,
         Some(report.name),
         Some(&p),
         &refs,
     )?;
-    print::stats_line(engine, &refs);
+    print::stats_line(&run, &refs);
     Ok(Exit::Success)
 }
 

@@ -14,9 +14,12 @@ use super::exit::UsageError;
 use super::global::Context;
 use super::settings::EngineKind;
 use super::window::usage_duration;
+use crate::core::layout::Dt;
+use crate::core::schema::Table;
 use crate::engine::athena::{AthenaEngine, MAX_REUSE};
 use crate::engine::local::{LocalEngine, LocalOptions};
 use crate::engine::{EngineError, Query, QueryEngine, QueryOutput};
+use crate::reports::{ReportParams, Statement};
 
 /// How a query runs, on either engine.
 #[derive(Debug, Args)]
@@ -235,4 +238,67 @@ pub fn run_blocking<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     let out = rt.block_on(work);
     rt.shutdown_background();
     out
+}
+
+/// The cost guard, before any Athena query: the bytes under the window's partitions of
+/// the tables `runs` read (each a set of statements and its window), shown on stderr
+/// with its price, and a usage error when above `--max-scan`. The local engine costs
+/// nothing and is not guarded; without a bucket nothing can be listed, so only
+/// `--max-scan` insists on one.
+pub async fn guard(
+    selected: &Selected,
+    cx: &Context,
+    runs: &[(&[Statement], &ReportParams)],
+) -> Result<Option<u64>> {
+    let Engine::Athena(_) = selected.engine else {
+        return Ok(None);
+    };
+    let s = &cx.settings;
+    let Some(bucket) = s.bucket.as_deref() else {
+        if let Some(max) = s.max_scan {
+            return Err(UsageError(format!(
+                "--max-scan {}: the estimate lists the bucket's partitions: set --bucket \
+                 (or CPLOGS_BUCKET, or `bucket` in the config file)",
+                super::print::human_bytes(max)
+            ))
+            .into());
+        }
+        return Ok(None);
+    };
+    let config = cx.sdk_config(super::global::NO_REGION).await?;
+    let s3 = crate::aws::sdk::s3_client(&config);
+    let mut bytes = 0;
+    let mut objects = 0;
+    for (statements, p) in runs {
+        let tables: Vec<Table> = Table::ALL
+            .into_iter()
+            .filter(|t| statements.iter().any(|st| st.sql.contains(t.name())))
+            .collect();
+        let first = Dt::from(p.since().date_naive());
+        let last = Dt::from((p.until() - chrono::Duration::milliseconds(1)).date_naive());
+        let e = crate::aws::scan::estimate(&s3, bucket, &tables, first, last)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        bytes += e.bytes;
+        objects += e.objects;
+    }
+    note!(
+        "estimated scan: {} in {objects} object(s), about ${:.4} at ${} per TB (approximate)",
+        super::print::human_bytes(bytes),
+        super::print::cost_usd(bytes, s.price_per_tb),
+        s.price_per_tb
+    );
+    if let Some(max) = s.max_scan
+        && bytes > max
+    {
+        return Err(UsageError(format!(
+            "the query would scan about {}, above the limit of {} (--max-scan, from {}); \
+             narrow the window or the pipelines, or raise the limit",
+            super::print::human_bytes(bytes),
+            super::print::human_bytes(max),
+            s.max_scan_source()
+        ))
+        .into());
+    }
+    Ok(Some(bytes))
 }

@@ -21,7 +21,7 @@ use crate::core::schema::DEFAULT_DATABASE;
 pub const CONFIG_ENV: &str = "CPLOGS_CONFIG";
 
 /// The config file's contents. Unknown keys are an error, so typos are caught.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// S3 bucket of the logs.
@@ -38,6 +38,10 @@ pub struct FileConfig {
     pub local: Option<PathBuf>,
     /// The local engine's memory limit (`512MB`, `2GiB`).
     pub memory_limit: Option<String>,
+    /// Athena: refuse a query estimated to scan more than this (`10GB`).
+    pub max_scan: Option<String>,
+    /// Athena's price per TB scanned, in dollars, for estimates.
+    pub price_per_tb: Option<f64>,
     /// AWS region.
     pub region: Option<String>,
     /// Named AWS profile.
@@ -139,6 +143,8 @@ pub struct Flags {
     pub engine: Option<String>,
     /// `--memory-limit`
     pub memory_limit: Option<String>,
+    /// `--max-scan`
+    pub max_scan: Option<String>,
     /// `--region`
     pub region: Option<String>,
     /// `--profile`
@@ -157,7 +163,7 @@ pub enum EngineKind {
 }
 
 /// Every setting, resolved and typed, with where each value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// The engine.
     pub engine: EngineKind,
@@ -173,6 +179,10 @@ pub struct Settings {
     pub output_location: Option<String>,
     /// The local engine's memory limit in bytes; `None`: half of the machine's memory.
     pub memory_limit: Option<u64>,
+    /// Athena: the most bytes a query may be estimated to scan; `None`: no limit.
+    pub max_scan: Option<u64>,
+    /// Athena's price per TB scanned, in dollars (default 5).
+    pub price_per_tb: f64,
     /// AWS region; `None`: the AWS SDK's chain (profile) decides.
     pub region: Option<String>,
     /// AWS profile.
@@ -193,6 +203,11 @@ impl Settings {
     /// Where the engine choice came from.
     pub fn engine_source(&self) -> &Source {
         &self.raw.engine.source
+    }
+
+    /// Where the max scan came from.
+    pub fn max_scan_source(&self) -> &Source {
+        &self.raw.max_scan.source
     }
 
     /// Where the memory limit came from.
@@ -223,6 +238,8 @@ struct Raw {
     engine: Setting,
     local: Setting,
     memory_limit: Setting,
+    max_scan: Setting,
+    price_per_tb: Setting,
     region: Setting,
     profile: Setting,
     endpoint_url: Setting,
@@ -238,6 +255,8 @@ impl Raw {
             ("engine", &self.engine),
             ("local", &self.local),
             ("memory_limit", &self.memory_limit),
+            ("max_scan", &self.max_scan),
+            ("price_per_tb", &self.price_per_tb),
             ("region", &self.region),
             ("profile", &self.profile),
             ("endpoint_url", &self.endpoint_url),
@@ -372,6 +391,18 @@ pub fn resolve(
             |c| c.memory_limit.clone(),
             None,
         ),
+        max_scan: pick(
+            ("--max-scan", &flags.max_scan),
+            &["CPLOGS_MAX_SCAN"],
+            |c| c.max_scan.clone(),
+            None,
+        ),
+        price_per_tb: pick(
+            ("--price-per-tb", &None),
+            &["CPLOGS_PRICE_PER_TB"],
+            |c| c.price_per_tb.map(|p| p.to_string()),
+            Some("5"),
+        ),
         // The region as the AWS SDK would find it in the environment, so that
         // `config show` tells; a profile's region is left to the SDK's chain.
         region: aws_chain(pick(
@@ -415,6 +446,30 @@ fn typed(raw: Raw, file: Option<PathBuf>) -> Result<Settings, ConfigError> {
         }
         None => None,
     };
+    let max_scan =
+        match &raw.max_scan.value {
+            Some(text) => Some(crate::engine::memory::parse_bytes(text).map_err(|e| {
+                ConfigError::Invalid {
+                    what: "max scan",
+                    from: raw.max_scan.source.clone(),
+                    message: e.to_string(),
+                }
+            })?),
+            None => None,
+        };
+    let price_per_tb = raw
+        .price_per_tb
+        .value
+        .as_deref()
+        .unwrap_or("5")
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && (0.0..=1000.0).contains(p))
+        .ok_or_else(|| ConfigError::Invalid {
+            what: "price per TB",
+            from: raw.price_per_tb.source.clone(),
+            message: "expected dollars from 0 to 1000 (Athena's list price is 5)".into(),
+        })?;
     let text = |s: &Setting| s.value.clone();
     Ok(Settings {
         engine,
@@ -424,6 +479,8 @@ fn typed(raw: Raw, file: Option<PathBuf>) -> Result<Settings, ConfigError> {
         workgroup: text(&raw.workgroup).unwrap_or_else(|| "primary".to_owned()),
         output_location: text(&raw.output_location),
         memory_limit,
+        max_scan,
+        price_per_tb,
         region: text(&raw.region),
         profile: text(&raw.profile),
         endpoint_url: text(&raw.endpoint_url),

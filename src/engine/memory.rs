@@ -16,16 +16,31 @@ pub enum SizeError {
     /// Not a number followed by a unit.
     #[error("{0:?} is not a size (e.g. 512MB, 2GiB, 1.5GB)")]
     Syntax(String),
-    /// A size outside the accepted range.
+    /// A memory size outside the accepted range.
     #[error("{0:?} is out of range: from 16MiB to 1PiB")]
     Range(String),
+    /// A size too large for 64 bits.
+    #[error("{0:?} is too large")]
+    TooLarge(String),
 }
 
-/// Parses a memory size: a decimal number (`2`, `1.5`) and an optional unit, `B`,
-/// `KB`/`MB`/`GB`/`TB` (powers of 1000) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024),
-/// case-insensitive; no sign, no exponent. Sizes outside
+/// Parses a memory size ([`parse_bytes`]); sizes outside
 /// [`MIN_MEMORY_LIMIT`]..=[`MAX_MEMORY_LIMIT`] are refused.
 pub fn parse_size(text: &str) -> Result<u64, SizeError> {
+    let bytes = parse_bytes(text).map_err(|e| match e {
+        SizeError::TooLarge(t) => SizeError::Range(t),
+        other => other,
+    })?;
+    if !(MIN_MEMORY_LIMIT..=MAX_MEMORY_LIMIT).contains(&bytes) {
+        return Err(SizeError::Range(text.to_owned()));
+    }
+    Ok(bytes)
+}
+
+/// Parses a size: a decimal number (`2`, `1.5`) and an optional unit, `B`,
+/// `KB`/`MB`/`GB`/`TB` (powers of 1000) or `KiB`/`MiB`/`GiB`/`TiB` (powers of 1024),
+/// case-insensitive; no sign, no exponent; what does not fit in 64 bits is refused.
+pub fn parse_bytes(text: &str) -> Result<u64, SizeError> {
     let syntax = || SizeError::Syntax(text.to_owned());
     let t = text.trim();
     let split = t
@@ -53,7 +68,7 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     {
         return Err(syntax());
     }
-    let range = || SizeError::Range(text.to_owned());
+    let range = || SizeError::TooLarge(text.to_owned());
     // Integer arithmetic only, so no value rounds or overflows silently.
     let whole: u64 = whole.parse().map_err(|_| range())?;
     let mut bytes = whole.checked_mul(factor).ok_or_else(range)?;
@@ -63,9 +78,6 @@ pub fn parse_size(text: &str) -> Result<u64, SizeError> {
         bytes = bytes
             .checked_add(u64::from(digit - b'0') * scale)
             .ok_or_else(range)?;
-    }
-    if !(MIN_MEMORY_LIMIT..=MAX_MEMORY_LIMIT).contains(&bytes) {
-        return Err(range());
     }
     Ok(bytes)
 }
