@@ -30,6 +30,7 @@ mod ingest;
 mod print;
 mod query;
 mod repair;
+mod replay;
 pub mod report;
 mod reports;
 mod select;
@@ -60,6 +61,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Reconcile the `dt=` prefixes in S3 with the Glue partitions of each table.
     RepairPartitions(repair::RepairArgs),
+    /// Run the records Firehose could not transform (its error prefix) through the
+    /// current transform and write those that now succeed; list the rest.
+    ReplayErrors(replay::ReplayArgs),
     /// Manage the three Glue tables from the schema: create, show, diff, drop.
     Tables(tables::TablesArgs),
     /// Run a canned report (see `cplogs reports`).
@@ -125,6 +129,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Ingest(args) => ingest::run(args),
         Command::Demo(args) => demo::run(args),
         Command::RepairPartitions(args) => repair::run(args, &cx),
+        Command::ReplayErrors(args) => replay::run(args, &cx),
         Command::Tables(args) => tables::run(args, &cx),
         Command::Report(args) => report::run(args, &cx),
         Command::Reports => reports::run(&mut io::stdout().lock(), &cx),

@@ -1,0 +1,252 @@
+//! `cplogs replay-errors` on error objects shaped exactly as Firehose writes them
+//! (gzip JSON lines of `attemptsMade`, `arrivalTimestamp`, `errorCode`,
+//! `errorMessage`, `attemptEndingTimestamp`, `rawData`, `lambdaArn` under
+//! `errors/<table>/processing-failed/YYYY/MM/DD/`), from a local copy and from a
+//! bucket on moto: what now transforms is written once, what still fails is listed.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::{Value, json};
+
+fn cplogs(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
+    cmd.args(args)
+        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CPLOGS_") && k != "CPLOGS_TEST_ENDPOINT" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.output().expect("run cplogs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn event(id: &str, execution: &str, time: &str) -> String {
+    json!({
+        "version": "0", "id": id,
+        "detail-type": "CodePipeline Pipeline Execution State Change",
+        "source": "aws.codepipeline", "account": "123456789012", "time": time,
+        "region": "eu-west-1", "resources": ["arn:aws:codepipeline:eu-west-1:123456789012:api"],
+        "detail": {"pipeline": "api", "execution-id": execution, "state": "FAILED", "version": 3},
+    })
+    .to_string()
+}
+
+/// One Firehose error object: gzip, a JSON envelope per line.
+fn error_object(raw: &[&[u8]]) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    for (i, r) in raw.iter().enumerate() {
+        let line = json!({
+            "attemptsMade": 1,
+            "arrivalTimestamp": 1_764_500_000_000u64 + i as u64,
+            "errorCode": "Lambda.ProcessingFailed",
+            "errorMessage": "The Lambda function returned ProcessingFailed for this record.",
+            "attemptEndingTimestamp": 1_764_500_001_000u64,
+            "rawData": base64_simd::STANDARD.encode_to_string(r),
+            "lambdaArn": "arn:aws:lambda:eu-west-1:123456789012:function:cplogs-transform:$LATEST",
+        });
+        writeln!(gz, "{line}").unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+const PREFIX: &str = "errors/pipeline_execution_state_change/processing-failed";
+
+fn objects() -> Vec<(String, Vec<u8>)> {
+    vec![
+        (
+            format!("{PREFIX}/2026/11/29/cplogs-pipeline-1-2026-11-29-10-00-00-a"),
+            error_object(&[
+                event("e-1", "x-1", "2026-11-29T10:00:00Z").as_bytes(),
+                b"{\"not\": \"an event\"}",
+                event("e-2", "x-2", "2026-11-30T23:59:59Z").as_bytes(),
+            ]),
+        ),
+        (
+            format!("{PREFIX}/2026/10/01/cplogs-pipeline-1-2026-10-01-10-00-00-b"),
+            error_object(&[event("e-3", "x-3", "2026-10-01T08:00:00Z").as_bytes()]),
+        ),
+    ]
+}
+
+fn files_under(root: &Path, folder: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.join(folder)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_local_copy_is_replayed_once_and_what_still_fails_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, body) in objects() {
+        let p = dir.path().join(key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let root = dir.path().to_str().unwrap();
+    let o = cplogs(&["replay-errors", "--from", root, "--format", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "one record still fails: {}",
+        text(&o.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["objects"], 2);
+    assert_eq!(doc["records"], 4);
+    assert_eq!(doc["written"], 3);
+    let failing = doc["still_failing"].as_array().unwrap();
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0]["line"], 2);
+    assert_eq!(failing[0]["first_error"], "Lambda.ProcessingFailed");
+    assert!(
+        failing[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a CodePipeline event")
+    );
+    let files = files_under(dir.path(), "pipeline_execution_state_change");
+    assert_eq!(files.len(), 3, "{files:?}");
+    for dt in ["dt=2026-11-29", "dt=2026-11-30", "dt=2026-10-01"] {
+        assert!(files.iter().any(|f| f.contains(dt)), "{dt}: {files:?}");
+    }
+    // Replayed records are ordinary records: a report counts them.
+    let o = cplogs(&[
+        "--local",
+        root,
+        "query",
+        "SELECT count(*) AS n FROM pipeline_execution_state_change",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(text(&o.stdout), "n\n3\n", "{}", text(&o.stderr));
+
+    // Twice: nothing new; --since leaves older objects alone; --dry-run writes nothing.
+    let o = cplogs(&["replay-errors", "--from", root, "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (doc["written"].clone(), doc["already_replayed"].clone()),
+        (json!(0), json!(3))
+    );
+    assert_eq!(
+        files_under(dir.path(), "pipeline_execution_state_change"),
+        files
+    );
+    let o = cplogs(&[
+        "replay-errors",
+        "--from",
+        root,
+        "--since",
+        "2026-11-01",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["objects"], 1);
+    let fresh = tempfile::tempdir().unwrap();
+    for (key, body) in objects() {
+        let p = fresh.path().join(key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let o = cplogs(&[
+        "replay-errors",
+        "--from",
+        fresh.path().to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert!(
+        text(&o.stderr).contains("3 would be written (dry run), 1 still failing"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(files_under(fresh.path(), "pipeline_execution_state_change").is_empty());
+    // A damaged object is named.
+    std::fs::write(
+        fresh.path().join(format!("{PREFIX}/2026/11/29/broken")),
+        b"\x1f\x8b\x08 cut",
+    )
+    .unwrap();
+    let o = cplogs(&["replay-errors", "--from", fresh.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("broken: not readable gzip"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bucket_is_replayed_once() {
+    use cplogs::aws::sdk::{AwsOptions, load_config, s3_client};
+    let endpoint = std::env::var("CPLOGS_TEST_ENDPOINT").expect("run under tests/with-moto.sh");
+    let config = load_config(&AwsOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.clone()),
+        ..AwsOptions::default()
+    })
+    .await;
+    let s3 = s3_client(&config);
+    let bucket = "replay-errors-logs";
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    for (key, body) in objects() {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let args = [
+        "replay-errors",
+        "--bucket",
+        bucket,
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &endpoint,
+        "--format",
+        "json",
+    ]
+    .map(str::to_owned);
+    let run = |args: [String; 9]| {
+        tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            cplogs(&a)
+        })
+    };
+    let o = run(args.clone()).await.unwrap();
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["written"], 3, "{}", text(&o.stderr));
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("pipeline_execution_state_change/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 3);
+    let o = run(args).await.unwrap();
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["written"], 0);
+    assert_eq!(doc["already_replayed"], 3);
+}
