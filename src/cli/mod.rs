@@ -27,6 +27,7 @@ pub mod exit;
 pub mod global;
 mod iam_policy;
 mod ingest;
+mod migrate;
 mod print;
 mod query;
 mod repair;
@@ -36,6 +37,7 @@ mod reports;
 mod select;
 pub mod settings;
 mod shell;
+mod store;
 mod tables;
 pub mod window;
 
@@ -61,6 +63,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Reconcile the `dt=` prefixes in S3 with the Glue partitions of each table.
     RepairPartitions(repair::RepairArgs),
+    /// Rewrite the original project's data (arrival-time folders) into the cplogs
+    /// layout, by event time, with deterministic event ids.
+    MigrateLegacy(migrate::MigrateArgs),
     /// Run the records Firehose could not transform (its error prefix) through the
     /// current transform and write those that now succeed; list the rest.
     ReplayErrors(replay::ReplayArgs),
@@ -130,6 +135,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Demo(args) => demo::run(args),
         Command::RepairPartitions(args) => repair::run(args, &cx),
         Command::ReplayErrors(args) => replay::run(args, &cx),
+        Command::MigrateLegacy(args) => migrate::run(args, &cx),
         Command::Tables(args) => tables::run(args, &cx),
         Command::Report(args) => report::run(args, &cx),
         Command::Reports => reports::run(&mut io::stdout().lock(), &cx),

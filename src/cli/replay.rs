@@ -5,16 +5,17 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use serde_json::json;
 
 use super::exit::{Exit, UsageError};
 use super::global::{Context, NO_REGION, SummaryFormat};
+use super::store::Store;
 use super::window::parse_instant;
 use crate::core::schema::Table;
-use crate::ingest::replay::{ReplayFile, StillFailing, error_prefix, replay_object};
+use crate::ingest::replay::{StillFailing, error_prefix, replay_object};
 
 /// `cplogs replay-errors`
 #[derive(Debug, Args)]
@@ -49,150 +50,6 @@ fn object_day(key: &str, table: Table) -> Option<NaiveDate> {
     let mut parts = rest.split('/');
     let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
-}
-
-/// Where error objects are read from and replayed files written to.
-enum Store {
-    Local(PathBuf),
-    S3 {
-        client: aws_sdk_s3::Client,
-        bucket: String,
-    },
-}
-
-impl Store {
-    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        match self {
-            Store::Local(root) => {
-                let mut out = Vec::new();
-                let mut stack = vec![root.join(prefix)];
-                while let Some(dir) = stack.pop() {
-                    let entries = match std::fs::read_dir(&dir) {
-                        Ok(e) => e,
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                        Err(e) => {
-                            return Err(e).with_context(|| format!("reading {}", dir.display()));
-                        }
-                    };
-                    for entry in entries {
-                        let path = entry?.path();
-                        if path.is_dir() {
-                            stack.push(path);
-                        } else if let Ok(rel) = path.strip_prefix(root) {
-                            out.push(rel.to_string_lossy().replace('\\', "/"));
-                        }
-                    }
-                }
-                out.sort();
-                Ok(out)
-            }
-            Store::S3 { client, bucket } => {
-                let mut out = Vec::new();
-                let mut pages = client
-                    .list_objects_v2()
-                    .bucket(bucket)
-                    .prefix(prefix)
-                    .into_paginator()
-                    .send();
-                while let Some(page) = pages.next().await {
-                    let page = page.map_err(|e| {
-                        anyhow::anyhow!(
-                            "listing s3://{bucket}/{prefix}: {}",
-                            aws_sdk_s3::error::DisplayErrorContext(&e)
-                        )
-                    })?;
-                    out.extend(
-                        page.contents()
-                            .iter()
-                            .filter_map(|o| o.key().map(str::to_owned)),
-                    );
-                }
-                Ok(out)
-            }
-        }
-    }
-
-    async fn read(&self, key: &str) -> Result<Vec<u8>> {
-        match self {
-            Store::Local(root) => {
-                let path = root.join(key);
-                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
-            }
-            Store::S3 { client, bucket } => {
-                let o = client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "reading s3://{bucket}/{key}: {}",
-                            aws_sdk_s3::error::DisplayErrorContext(&e)
-                        )
-                    })?;
-                Ok(o.body
-                    .collect()
-                    .await
-                    .with_context(|| format!("reading s3://{bucket}/{key}"))?
-                    .to_vec())
-            }
-        }
-    }
-
-    /// Writes `file` unless it is there already (an earlier replay of the same
-    /// object): whole or not at all. Returns whether it was written.
-    async fn write_new(&self, file: &ReplayFile) -> Result<bool> {
-        match self {
-            Store::Local(root) => {
-                let path = root.join(&file.key);
-                if path.exists() {
-                    return Ok(false);
-                }
-                let dir = path.parent().context("a replayed file has a folder")?;
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-                // A hidden temporary name readers skip, renamed when complete.
-                let tmp = dir.join(format!(
-                    ".{}.tmp",
-                    path.file_name()
-                        .and_then(|n| n.to_str())
-                        .unwrap_or("replay")
-                ));
-                std::fs::write(&tmp, &file.body)
-                    .with_context(|| format!("writing {}", tmp.display()))?;
-                std::fs::rename(&tmp, &path)
-                    .with_context(|| format!("renaming into {}", path.display()))?;
-                Ok(true)
-            }
-            Store::S3 { client, bucket } => {
-                let exists = client
-                    .head_object()
-                    .bucket(bucket)
-                    .key(&file.key)
-                    .send()
-                    .await;
-                if exists.is_ok() {
-                    return Ok(false);
-                }
-                client
-                    .put_object()
-                    .bucket(bucket)
-                    .key(&file.key)
-                    .body(file.body.clone().into())
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        anyhow::anyhow!(
-                            "writing s3://{bucket}/{}: {}",
-                            file.key,
-                            aws_sdk_s3::error::DisplayErrorContext(&e)
-                        )
-                    })?;
-                Ok(true)
-            }
-        }
-    }
 }
 
 /// How many still-failing records stderr lists (JSON has all).

@@ -219,6 +219,15 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         }
         return Ok(Exit::NoData);
     }
+    if outputs.iter().all(|o| o.result.rows.is_empty())
+        && let Some(hint) = cx
+            .settings
+            .local
+            .as_deref()
+            .and_then(super::migrate::legacy_hint)
+    {
+        note!("no rows: {hint}");
+    }
     let format = cx.format();
     let mut results: Vec<ResultSet> = outputs.iter().map(|o| o.result.clone()).collect();
     if report.shape == Shape::Timeline && format == Format::Table {

@@ -5,6 +5,7 @@
 //! One cohesive thing (over 400 lines with tests): reading events and writing partition files.
 
 pub mod demo;
+pub mod legacy;
 pub mod replay;
 pub mod split;
 

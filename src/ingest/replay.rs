@@ -1,8 +1,10 @@
-//! Replaying the records Firehose could not transform: the JSON envelopes it writes
-//! under `errors/<table>/processing-failed/` (`rawData` base64, `errorCode`,
-//! `errorMessage`, `attemptsMade`) are run through the current transform; those that
-//! now succeed become one file per (source object, table, `dt`) with a name derived
-//! from the source object, so replaying the same object twice writes nothing new.
+//! Rewriting stored objects into the cplogs layout through the one transform: the
+//! records Firehose could not transform (the JSON envelopes it writes under
+//! `errors/<table>/processing-failed/`: `rawData` base64, `errorCode`, `errorMessage`,
+//! `attemptsMade`), and (through [`super::legacy`]) the original project's records.
+//! Those that succeed become one file per (source object, table, `dt`) with a name
+//! derived from the source object, so rewriting the same object twice writes nothing
+//! new; the others are listed with their reason.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -24,15 +26,13 @@ pub fn error_prefix(table: Table) -> String {
 }
 
 /// One Firehose error envelope (only the fields replay reads; both spellings of the
-/// error fields, as Firehose writes them for transform and conversion failures).
+/// error code, as Firehose writes it for transform and for conversion failures).
 #[derive(Debug, Deserialize)]
 struct Envelope {
     #[serde(rename = "rawData")]
     raw_data: Option<String>,
     #[serde(rename = "errorCode", alias = "ErrorCode")]
     error_code: Option<String>,
-    #[serde(rename = "attemptsMade")]
-    attempts_made: Option<u64>,
 }
 
 /// A record that still cannot be logged.
@@ -76,15 +76,24 @@ pub struct Replayed {
 
 /// FNV-1a, 64 bits: a stable name for a source object (not a security boundary; a
 /// collision would only skip a file that then shows as not replayed).
-fn fnv1a(text: &str) -> u64 {
+pub(crate) fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
-/// Replays one error object: `object` names it (its key), `bytes` is its content as
-/// stored (gzip or plain JSON lines). A damaged object is an error naming it.
-pub fn replay_object(object: &str, bytes: &[u8]) -> Result<Replayed, String> {
+/// Rewrites one stored object into the cplogs layout: `object` names it (its key),
+/// `bytes` is its content as stored (gzip or plain JSON lines), `to_event` turns each
+/// line into an EventBridge event with the error it first met, if any (or says why
+/// not). The events go through the one transform; the records are grouped into one
+/// file per (table, `dt`) named `<name_prefix>-<hash of object>.json.gz`, so the same
+/// object always gives the same files. A damaged object is an error naming it.
+pub fn rewrite_object(
+    object: &str,
+    bytes: &[u8],
+    name_prefix: &str,
+    mut to_event: impl FnMut(&[u8]) -> Result<(Vec<u8>, Option<String>), (Option<String>, String)>,
+) -> Result<Replayed, String> {
     let mut text = Vec::new();
     if bytes.starts_with(&[0x1f, 0x8b]) {
         MultiGzDecoder::new(bytes)
@@ -94,8 +103,7 @@ pub fn replay_object(object: &str, bytes: &[u8]) -> Result<Replayed, String> {
         text.extend_from_slice(bytes);
     }
     let mut out = Replayed::default();
-    let mut groups: BTreeMap<(Table, Dt), Vec<u8>> = BTreeMap::new();
-    let mut counts: BTreeMap<(Table, Dt), u64> = BTreeMap::new();
+    let mut groups: BTreeMap<(Table, Dt), (Vec<u8>, u64)> = BTreeMap::new();
     let mut record = Vec::new();
     let split = split_events(&text[..], |line, piece| -> Result<(), String> {
         out.records += 1;
@@ -105,42 +113,22 @@ pub fn replay_object(object: &str, bytes: &[u8]) -> Result<Replayed, String> {
             first_error: first,
             reason,
         };
-        let piece = match piece {
-            Ok(p) => p,
-            Err(reason) => {
-                out.failing
-                    .push(fail(None, format!("not a Firehose error record: {reason}")));
-                return Ok(());
-            }
-        };
-        let envelope: Envelope = match serde_json::from_slice(piece) {
+        let (event, first) = match piece
+            .map_err(|r| (None, format!("not a JSON record: {r}")))
+            .and_then(&mut to_event)
+        {
             Ok(e) => e,
-            Err(e) => {
-                out.failing
-                    .push(fail(None, format!("not a Firehose error record: {e}")));
-                return Ok(());
-            }
-        };
-        let _ = envelope.attempts_made;
-        let first = envelope.error_code.clone();
-        let Some(raw) = envelope.raw_data.as_deref() else {
-            out.failing.push(fail(first, "no rawData".into()));
-            return Ok(());
-        };
-        let event = match base64_simd::STANDARD.decode_to_vec(raw.trim()) {
-            Ok(e) => e,
-            Err(_) => {
-                out.failing
-                    .push(fail(first, "rawData is not base64".into()));
+            Err((first, reason)) => {
+                out.failing.push(fail(first, reason));
                 return Ok(());
             }
         };
         record.clear();
         match transform_into(&event, None, &mut record) {
             Ok(routed) => {
-                let key = (routed.table, routed.dt);
-                groups.entry(key).or_default().extend_from_slice(&record);
-                *counts.entry(key).or_default() += 1;
+                let group = groups.entry((routed.table, routed.dt)).or_default();
+                group.0.extend_from_slice(&record);
+                group.1 += 1;
             }
             Err(e) => out.failing.push(fail(first, e.to_string())),
         }
@@ -151,8 +139,8 @@ pub fn replay_object(object: &str, bytes: &[u8]) -> Result<Replayed, String> {
         Err(SplitError::Read(e)) => return Err(format!("{object}: {e}")),
         Err(SplitError::Consumer(e)) => return Err(e),
     }
-    let name = format!("replay-{:016x}.json.gz", fnv1a(object));
-    for ((table, dt), lines) in groups {
+    let name = format!("{name_prefix}-{:016x}.json.gz", fnv1a(object));
+    for ((table, dt), (lines, records)) in groups {
         let mut gz = GzEncoder::new(Vec::new(), Compression::default());
         gz.write_all(&lines)
             .and_then(|()| gz.flush())
@@ -162,11 +150,29 @@ pub fn replay_object(object: &str, bytes: &[u8]) -> Result<Replayed, String> {
             table,
             dt,
             key: format!("{}{name}", partition_prefix(table, dt)),
-            records: counts[&(table, dt)],
+            records,
             body,
         });
     }
     Ok(out)
+}
+
+/// Replays one Firehose error object (see [`rewrite_object`]): each envelope's
+/// `rawData`, base64-decoded, is the event.
+pub fn replay_object(object: &str, bytes: &[u8]) -> Result<Replayed, String> {
+    rewrite_object(object, bytes, "replay", |piece| {
+        let envelope: Envelope = serde_json::from_slice(piece)
+            .map_err(|e| (None, format!("not a Firehose error record: {e}")))?;
+        let first = envelope.error_code.clone();
+        let raw = envelope
+            .raw_data
+            .as_deref()
+            .ok_or_else(|| (first.clone(), "no rawData".to_owned()))?;
+        let event = base64_simd::STANDARD
+            .decode_to_vec(raw.trim())
+            .map_err(|_| (first.clone(), "rawData is not base64".to_owned()))?;
+        Ok((event, first))
+    })
 }
 
 #[cfg(test)]

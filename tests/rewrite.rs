@@ -1,8 +1,13 @@
+//! The commands that rewrite stored objects into the cplogs layout.
+//!
 //! `cplogs replay-errors` on error objects shaped exactly as Firehose writes them
 //! (gzip JSON lines of `attemptsMade`, `arrivalTimestamp`, `errorCode`,
 //! `errorMessage`, `attemptEndingTimestamp`, `rawData`, `lambdaArn` under
 //! `errors/<table>/processing-failed/YYYY/MM/DD/`), from a local copy and from a
 //! bucket on moto: what now transforms is written once, what still fails is listed.
+//!
+//! `cplogs migrate-legacy` on the original project's layout (`<table>/YYYY/MM/DD/HH/`
+//! by arrival time, records without event ids and with a numeric version).
 
 use std::io::Write;
 use std::path::Path;
@@ -249,4 +254,145 @@ async fn a_bucket_is_replayed_once() {
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["written"], 0);
     assert_eq!(doc["already_replayed"], 3);
+}
+
+/// A record as the original project's transform wrote it (the event's detail plus
+/// executionId, pipelineArn, eventVersion, timestamp).
+fn legacy_record(execution: &str, state: &str, time: &str) -> String {
+    json!({
+        "pipeline": "api", "execution-id": execution, "executionId": execution,
+        "state": state, "version": 3.0,
+        "pipelineArn": "arn:aws:codepipeline:eu-west-1:123456789012:api",
+        "eventVersion": "0", "timestamp": time,
+    })
+    .to_string()
+}
+
+fn gz(lines: &[String]) -> Vec<u8> {
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    for l in lines {
+        writeln!(gz, "{l}").unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+#[test]
+fn the_original_layout_is_migrated_by_event_time_once() {
+    let old = tempfile::tempdir().unwrap();
+    let folder = old
+        .path()
+        .join("pipeline_execution_state_change/2026/03/05/00");
+    std::fs::create_dir_all(&folder).unwrap();
+    let started = legacy_record("x-1", "STARTED", "2026-03-04T23:50:00Z");
+    std::fs::write(
+        folder.join("cplogs-1-2026-03-05-00-00-00-abc"),
+        gz(&[
+            started.clone(),
+            // A duplicate delivery: the same bytes again.
+            started,
+            legacy_record("x-1", "FAILED", "2026-03-05T00:10:00Z"),
+            "{\"pipeline\": \"api\"}".into(),
+        ]),
+    )
+    .unwrap();
+    let old_root = old.path().to_str().unwrap();
+    // Reports over the old layout find nothing, and say why.
+    let o = cplogs(&[
+        "--local",
+        old_root,
+        "report",
+        "failures",
+        "--since",
+        "2026-03-01",
+        "--until",
+        "2026-03-10",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("migrate-legacy"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let new = tempfile::tempdir().unwrap();
+    let new_root = new.path().to_str().unwrap();
+    let o = cplogs(&[
+        "migrate-legacy",
+        "--from",
+        old_root,
+        "--out",
+        new_root,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "one record is rejected: {}",
+        text(&o.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["records_read"], 4);
+    assert_eq!(doc["written"], 3);
+    assert_eq!(doc["rejected"].as_array().unwrap().len(), 1);
+    assert!(
+        doc["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no timestamp")
+    );
+    let files = files_under(new.path(), "pipeline_execution_state_change");
+    assert!(
+        files.iter().any(|f| f.contains("dt=2026-03-04")),
+        "{files:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.contains("dt=2026-03-05")),
+        "{files:?}"
+    );
+    // The migrated history reads as any other: one execution, failed, counted once.
+    let o = cplogs(&[
+        "--local",
+        new_root,
+        "report",
+        "failures",
+        "--since",
+        "2026-03-01",
+        "--until",
+        "2026-03-10",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        text(&o.stdout),
+        "pipeline,executions,failed,failure_rate\napi,1,1,1\n",
+        "{}",
+        text(&o.stderr)
+    );
+    let o = cplogs(&[
+        "--local",
+        new_root,
+        "query",
+        "SELECT count(DISTINCT eventid) AS n, min(version) AS v FROM pipeline_execution_state_change",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(text(&o.stdout), "n,v\n2,3\n", "{}", text(&o.stderr));
+    // Again: nothing new.
+    let o = cplogs(&[
+        "migrate-legacy",
+        "--from",
+        old_root,
+        "--out",
+        new_root,
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["written"], 0);
+    assert_eq!(doc["already_migrated"], 3);
+    assert_eq!(
+        files_under(new.path(), "pipeline_execution_state_change"),
+        files
+    );
 }

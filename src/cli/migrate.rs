@@ -1,0 +1,196 @@
+//! `cplogs migrate-legacy`: the original project's bucket (or a local copy) rewritten
+//! into the cplogs layout by event time, with deterministic event ids.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::json;
+
+use super::exit::{Exit, UsageError};
+use super::global::{Context, NO_REGION, SummaryFormat};
+use super::store::Store;
+use crate::core::schema::Table;
+use crate::ingest::legacy::{is_legacy_key, migrate_object, table_in_key};
+use crate::ingest::replay::StillFailing;
+
+/// `cplogs migrate-legacy`
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  cplogs migrate-legacy --from s3://old-codepipeline-logs/ --bucket my-cplogs-bucket --dry-run
+  cplogs migrate-legacy --from ./old-bucket-copy --out ./logs
+  cplogs migrate-legacy --from s3://old-logs/pipeline_execution_state_change/ --out ./logs --format json")]
+pub struct MigrateArgs {
+    /// The original project's data: `s3://BUCKET/PREFIX` or a local directory, with
+    /// `<table>/YYYY/MM/DD/HH/` folders below it.
+    #[arg(long, value_name = "S3_URL|DIR")]
+    pub from: String,
+    /// Write into this local directory instead of the bucket (--bucket).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Read and convert, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The source as (bucket, prefix) or a directory.
+fn source(from: &str) -> Result<(Option<String>, String, Option<PathBuf>), UsageError> {
+    match from.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(UsageError(format!("--from {from:?}: no bucket")));
+            }
+            Ok((Some(bucket.to_owned()), prefix.to_owned(), None))
+        }
+        None => Ok((None, String::new(), Some(PathBuf::from(from)))),
+    }
+}
+
+const SHOWN: usize = 20;
+
+/// Runs `cplogs migrate-legacy`: exit 0 when every record was migrated, 1 when some
+/// were rejected.
+pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
+    let format = cx.summary_format("migrate-legacy")?;
+    let (bucket, prefix, dir) = source(&args.from)?;
+    if args.out.is_none() && !args.dry_run {
+        cx.settings.require_bucket()?;
+    }
+    let rt = super::runtime()?;
+    let result = rt.block_on(async {
+        let needs_aws = bucket.is_some() || (args.out.is_none() && !args.dry_run);
+        let s3 = match needs_aws {
+            true => Some(crate::aws::sdk::s3_client(&cx.sdk_config(NO_REGION).await?)),
+            false => None,
+        };
+        let from = match (&bucket, &dir, &s3) {
+            (Some(b), _, Some(c)) => Store::S3 {
+                client: c.clone(),
+                bucket: b.clone(),
+            },
+            (_, Some(d), _) => Store::Local(d.clone()),
+            _ => unreachable!("a source is a bucket or a directory"),
+        };
+        let to = match (&args.out, &s3) {
+            (Some(d), _) => Store::Local(d.clone()),
+            (None, Some(c)) => Store::S3 {
+                client: c.clone(),
+                bucket: cx.settings.require_bucket()?.to_owned(),
+            },
+            (None, None) => Store::Local(PathBuf::from(".")),
+        };
+        let mut counts = Counts::default();
+        let mut rejected: Vec<StillFailing> = Vec::new();
+        for key in from.list(&prefix).await? {
+            let name = key.rsplit('/').next().unwrap_or("");
+            if name.starts_with('.') || name.starts_with('_') || !is_legacy_key(&key) {
+                counts.skipped += 1;
+                continue;
+            }
+            counts.objects += 1;
+            let bytes = from.read(&key).await?;
+            let hint: Option<Table> = table_in_key(&key);
+            let done = migrate_object(&key, &bytes, hint).map_err(anyhow::Error::msg)?;
+            counts.read += done.records;
+            rejected.extend(done.failing);
+            for file in &done.files {
+                if args.dry_run {
+                    counts.would += file.records;
+                } else if to.write_new(file).await? {
+                    counts.written += file.records;
+                    counts.files += 1;
+                } else {
+                    counts.already += file.records;
+                }
+            }
+        }
+        anyhow::Ok((counts, rejected))
+    });
+    rt.shutdown_background();
+    let (counts, rejected) = result?;
+    match format {
+        SummaryFormat::Json => {
+            let doc = json!({
+                "objects": counts.objects, "records_read": counts.read,
+                "written": counts.written, "files": counts.files,
+                "already_migrated": counts.already, "would_write": counts.would,
+                "rejected": rejected, "skipped_objects": counts.skipped,
+                "dry_run": args.dry_run,
+            });
+            writeln!(
+                io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&doc)?
+            )?;
+        }
+        SummaryFormat::Table => {
+            for r in rejected.iter().take(SHOWN) {
+                note!("rejected: {}:{}: {}", r.object, r.line, r.reason);
+            }
+            if rejected.len() > SHOWN {
+                note!(
+                    "rejected: … and {} more (--format json lists all)",
+                    rejected.len() - SHOWN
+                );
+            }
+        }
+    }
+    let wrote = if args.dry_run {
+        format!("{} would be written (dry run)", counts.would)
+    } else {
+        format!(
+            "{} written in {} file(s), {} already migrated",
+            counts.written, counts.files, counts.already
+        )
+    };
+    note!(
+        "migrate-legacy: {} object(s) in the original layout ({} other object(s) skipped), \
+         {} record(s) read: {wrote}, {} rejected",
+        counts.objects,
+        counts.skipped,
+        counts.read,
+        rejected.len()
+    );
+    Ok(if rejected.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    objects: u64,
+    skipped: u64,
+    read: u64,
+    written: u64,
+    files: u64,
+    already: u64,
+    would: u64,
+}
+
+/// When a local directory holds data in the original project's layout, which cplogs
+/// does not read: a hint naming `migrate-legacy`, for "no data" messages.
+pub fn legacy_hint(dir: &Path) -> Option<String> {
+    let found = Table::ALL.into_iter().find(|t| {
+        std::fs::read_dir(dir.join(t.name()))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.len() == 4 && n.bytes().all(|b| b.is_ascii_digit())
+            })
+    })?;
+    Some(format!(
+        "{} holds {}/YYYY/MM/DD/HH/ folders: the original project's layout, which cplogs \
+         does not read; `cplogs migrate-legacy --from {} --out DIR` rewrites it into the \
+         cplogs layout",
+        dir.display(),
+        found.name(),
+        dir.display()
+    ))
+}
