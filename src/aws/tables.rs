@@ -392,3 +392,32 @@ pub async fn drop_tables(glue: &Client, database: &str) -> Result<Vec<String>, G
     }
     Ok(dropped)
 }
+
+/// Each table compared with the schema: the variant `projection` asks for, else the
+/// one the table declares; a missing table is one difference. The one comparison
+/// behind `tables diff` and `doctor`.
+pub async fn diff_all(
+    glue: &Client,
+    database: &str,
+    bucket: &str,
+    projection: Option<bool>,
+) -> Result<Vec<(Table, bool, Vec<Difference>)>, GlueCallError> {
+    let mut out = Vec::new();
+    for t in Table::ALL {
+        let found = get(glue, database, t).await?;
+        let projection =
+            projection.unwrap_or_else(|| found.as_ref().is_some_and(declared_projection));
+        let input = crate::aws::glue::table_input(t, bucket, projection)
+            .map_err(|b| GlueCallError::local("TableInput", database, t.name(), b))?;
+        let diffs = match found {
+            Some(found) => diff(&input, &found),
+            None => vec![Difference {
+                what: "table".into(),
+                expected: "(exists)".into(),
+                actual: "(missing)".into(),
+            }],
+        };
+        out.push((t, projection, diffs));
+    }
+    Ok(out)
+}

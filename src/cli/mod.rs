@@ -23,6 +23,7 @@ mod audit;
 mod config;
 mod demo;
 mod digest;
+mod doctor;
 pub mod exit;
 pub mod global;
 mod iam_policy;
@@ -82,6 +83,9 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Sum up a period in a few lines to paste into a pull request, chat or e-mail.
     Digest(digest::DigestArgs),
+    /// Check a deployment (or a local copy) end to end: one line per check, ✔ or ✖
+    /// with the fix; exit 0 when all pass, 3 when something is wrong.
+    Doctor(doctor::DoctorArgs),
     /// Show the effective settings and where each comes from.
     Config(config::ConfigArgs),
     /// Print the minimal IAM policy a command needs (default: all of them).
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Query(args) => query::run(args, &cx),
         Command::Audit(args) => audit::run(args, &cx),
         Command::Digest(args) => digest::run(args, &cx),
+        Command::Doctor(args) => doctor::run(args, &cx),
         Command::Config(args) => config::run(&args, &cx),
         Command::IamPolicy(args) => iam_policy::run(&args, &cx),
         Command::Completions(args) => shell::completions(&args),

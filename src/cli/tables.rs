@@ -10,7 +10,7 @@ use serde_json::json;
 use super::global::{Context, NO_REGION, SummaryFormat};
 use super::runtime;
 use crate::aws::sdk::glue_client;
-use crate::aws::tables::{Outcome, create, declared_projection, diff, drop_tables, get};
+use crate::aws::tables::{Outcome, create, declared_projection, diff_all, drop_tables, get};
 use crate::cli::exit::{Exit, UsageError};
 use crate::core::schema::Table;
 
@@ -169,19 +169,7 @@ pub fn run(args: TablesArgs, cx: &Context) -> Result<Exit> {
                 let bucket = cx.settings.require_bucket()?;
                 let mut g = grid(&["table", "what", "schema", "Glue"]);
                 let mut rows = Vec::new();
-                for t in Table::ALL {
-                    let found = get(&glue, db, t).await?;
-                    // The variant asked for, else the one the table declares.
-                    let projection = variant.projection().unwrap_or_else(|| found.as_ref().is_some_and(declared_projection));
-                    let input = crate::aws::glue::table_input(t, bucket, projection)?;
-                    let diffs = match found {
-                        Some(found) => diff(&input, &found),
-                        None => vec![crate::aws::tables::Difference {
-                            what: "table".into(),
-                            expected: "(exists)".into(),
-                            actual: "(missing)".into(),
-                        }],
-                    };
+                for (t, projection, diffs) in diff_all(&glue, db, bucket, variant.projection()).await? {
                     for d in &diffs {
                         g.add_row(vec![t.name().to_owned(), d.what.clone(), d.expected.clone(), d.actual.clone()]);
                     }

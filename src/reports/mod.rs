@@ -266,6 +266,17 @@ pub const REPORTS: &[Report] = &[
         )],
     },
     Report {
+        name: "freshness",
+        summary: "per pipeline, the last start and how long it has been silent against its usual gap; per table, the newest event",
+        options: &[],
+        window: WindowRule::Given,
+        shape: Shape::Rows,
+        sections: &[
+            always(sql_file!("freshness")),
+            always(sql_file!("freshness_tables")),
+        ],
+    },
+    Report {
         name: "approvals",
         summary: "manual approval wait times and rejections",
         options: &[],
