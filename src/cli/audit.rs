@@ -109,11 +109,7 @@ pub fn run(args: AuditArgs, cx: &Context) -> Result<Exit> {
             None => None,
         };
         selected.spinner.finish_and_clear();
-        let info = print::Run {
-            engine: selected.engine.name(),
-            price_per_tb: cx.settings.price_per_tb,
-            estimate,
-        };
+        let info = print::Run::new(&selected.engine, cx, estimate);
         anyhow::Ok((info, f, d, before))
     })?;
     let mut breaches = audit_breaches(

@@ -80,11 +80,7 @@ pub fn run(args: DigestArgs, cx: &Context) -> Result<Exit> {
         let before = run(&STATEMENTS[..3], previous.clone()).await?;
         let stuck = run(&STATEMENTS[4..], stuck_params.clone()).await?;
         selected.spinner.finish_and_clear();
-        let info = print::Run {
-            engine: selected.engine.name(),
-            price_per_tb: cx.settings.price_per_tb,
-            estimate,
-        };
+        let info = print::Run::new(&selected.engine, cx, estimate);
         anyhow::Ok((info, now_out, before, stuck))
     })?;
     let digest = Digest::new(

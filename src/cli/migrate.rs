@@ -10,10 +10,9 @@ use serde_json::json;
 
 use super::exit::{Exit, UsageError};
 use super::global::{Context, NO_REGION, SummaryFormat};
-use super::store::Store;
+use super::store::{Rewrite, Store};
 use crate::core::schema::Table;
 use crate::ingest::legacy::{is_legacy_key, migrate_object, table_in_key};
-use crate::ingest::replay::StillFailing;
 
 /// `cplogs migrate-legacy`
 #[derive(Debug, Args)]
@@ -81,42 +80,32 @@ pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
             },
             (None, None) => Store::Local(PathBuf::from(".")),
         };
-        let mut counts = Counts::default();
-        let mut rejected: Vec<StillFailing> = Vec::new();
+        let mut rw = Rewrite::default();
+        let mut skipped = 0;
         for key in from.list(&prefix).await? {
             let name = key.rsplit('/').next().unwrap_or("");
             if name.starts_with('.') || name.starts_with('_') || !is_legacy_key(&key) {
-                counts.skipped += 1;
+                skipped += 1;
                 continue;
             }
-            counts.objects += 1;
-            let bytes = from.read(&key).await?;
             let hint: Option<Table> = table_in_key(&key);
-            let done = migrate_object(&key, &bytes, hint).map_err(anyhow::Error::msg)?;
-            counts.read += done.records;
-            rejected.extend(done.failing);
-            for file in &done.files {
-                if args.dry_run {
-                    counts.would += file.records;
-                } else if to.write_new(file).await? {
-                    counts.written += file.records;
-                    counts.files += 1;
-                } else {
-                    counts.already += file.records;
-                }
-            }
+            rw.object(&from, &key, &to, args.dry_run, |k, b| {
+                migrate_object(k, b, hint)
+            })
+            .await?;
         }
-        anyhow::Ok((counts, rejected))
+        anyhow::Ok((rw, skipped))
     });
     rt.shutdown_background();
-    let (counts, rejected) = result?;
+    let (counts, skipped) = result?;
+    let rejected = &counts.failing;
     match format {
         SummaryFormat::Json => {
             let doc = json!({
-                "objects": counts.objects, "records_read": counts.read,
+                "objects": counts.objects, "records_read": counts.records,
                 "written": counts.written, "files": counts.files,
                 "already_migrated": counts.already, "would_write": counts.would,
-                "rejected": rejected, "skipped_objects": counts.skipped,
+                "rejected": rejected, "skipped_objects": skipped,
                 "dry_run": args.dry_run,
             });
             writeln!(
@@ -149,8 +138,8 @@ pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
         "migrate-legacy: {} object(s) in the original layout ({} other object(s) skipped), \
          {} record(s) read: {wrote}, {} rejected",
         counts.objects,
-        counts.skipped,
-        counts.read,
+        skipped,
+        counts.records,
         rejected.len()
     );
     Ok(if rejected.is_empty() {
@@ -158,17 +147,6 @@ pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
     } else {
         Exit::Failure
     })
-}
-
-#[derive(Debug, Default)]
-struct Counts {
-    objects: u64,
-    skipped: u64,
-    read: u64,
-    written: u64,
-    files: u64,
-    already: u64,
-    would: u64,
 }
 
 /// When a local directory holds data in the original project's layout, which cplogs

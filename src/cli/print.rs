@@ -8,7 +8,8 @@ use std::time::Duration as StdDuration;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::engine::QueryOutput;
+use super::global::Context;
+use crate::engine::{QueryEngine, QueryOutput};
 use crate::output::{self, Format, Section};
 use crate::reports::ReportParams;
 
@@ -21,6 +22,17 @@ pub struct Run<'a> {
     pub price_per_tb: f64,
     /// The bytes the cost guard estimated before the queries ran (Athena).
     pub estimate: Option<u64>,
+}
+
+impl Run<'static> {
+    /// The run on `engine` with the settings' price and the guard's `estimate`.
+    pub fn new(engine: &impl QueryEngine, cx: &Context, estimate: Option<u64>) -> Self {
+        Run {
+            engine: engine.name(),
+            price_per_tb: cx.settings.price_per_tb,
+            estimate,
+        }
+    }
 }
 
 /// Writes named results to stdout in `format` (tables fitted to `width`), with the

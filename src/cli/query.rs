@@ -59,11 +59,7 @@ pub fn run(args: QueryArgs, cx: &Context) -> Result<Exit> {
         })?;
         selected.spinner.finish_and_clear();
         // Ad-hoc SQL has no window to estimate from: only the statistics after it.
-        let info = print::Run {
-            engine: selected.engine.name(),
-            price_per_tb: cx.settings.price_per_tb,
-            estimate: None,
-        };
+        let info = print::Run::new(&selected.engine, cx, None);
         anyhow::Ok((info, out))
     })?;
     print::sections(

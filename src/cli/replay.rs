@@ -12,10 +12,10 @@ use serde_json::json;
 
 use super::exit::{Exit, UsageError};
 use super::global::{Context, NO_REGION, SummaryFormat};
-use super::store::Store;
+use super::store::{Rewrite, Store};
 use super::window::parse_instant;
 use crate::core::schema::Table;
-use crate::ingest::replay::{StillFailing, error_prefix, replay_object};
+use crate::ingest::replay::{error_prefix, replay_object};
 
 /// `cplogs replay-errors`
 #[derive(Debug, Args)]
@@ -74,7 +74,7 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
         args.tables.clone()
     };
     let rt = super::runtime()?;
-    let (summary, failing) = rt.block_on(async {
+    let rw = rt.block_on(async {
         let store = match &args.from {
             Some(dir) => Store::Local(dir.clone()),
             None => {
@@ -86,8 +86,7 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
                 }
             }
         };
-        let mut summary = Summary::default();
-        let mut failing: Vec<StillFailing> = Vec::new();
+        let mut rw = Rewrite::default();
         for table in tables {
             for key in store.list(&error_prefix(table)).await? {
                 let name = key.rsplit('/').next().unwrap_or("");
@@ -99,26 +98,14 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
                 {
                     continue;
                 }
-                summary.objects += 1;
-                let bytes = store.read(&key).await?;
-                let replayed = replay_object(&key, &bytes).map_err(anyhow::Error::msg)?;
-                summary.records += replayed.records;
-                failing.extend(replayed.failing);
-                for file in &replayed.files {
-                    if args.dry_run {
-                        summary.replayable += file.records;
-                    } else if store.write_new(file).await? {
-                        summary.written += file.records;
-                        summary.files += 1;
-                    } else {
-                        summary.already += file.records;
-                    }
-                }
+                rw.object(&store, &key, &store, args.dry_run, replay_object)
+                    .await?;
             }
         }
-        anyhow::Ok((summary, failing))
+        anyhow::Ok(rw)
     })?;
     rt.shutdown_background();
+    let (summary, failing) = (&rw, &rw.failing);
     let still = failing.len();
     match format {
         SummaryFormat::Json => {
@@ -128,7 +115,7 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
                 "written": summary.written,
                 "files": summary.files,
                 "already_replayed": summary.already,
-                "replayable": summary.replayable,
+                "replayable": summary.would,
                 "still_failing": failing,
                 "dry_run": args.dry_run,
             });
@@ -160,7 +147,7 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
         }
     }
     let wrote = if args.dry_run {
-        format!("{} would be written (dry run)", summary.replayable)
+        format!("{} would be written (dry run)", summary.would)
     } else {
         format!(
             "{} written in {} file(s), {} already replayed",
@@ -177,14 +164,4 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
     } else {
         Exit::Success
     })
-}
-
-#[derive(Debug, Default)]
-struct Summary {
-    objects: u64,
-    records: u64,
-    written: u64,
-    files: u64,
-    already: u64,
-    replayable: u64,
 }

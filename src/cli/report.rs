@@ -194,11 +194,7 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
             None => None,
         };
         selected.spinner.finish_and_clear();
-        let run = print::Run {
-            engine: selected.engine.name(),
-            price_per_tb: cx.settings.price_per_tb,
-            estimate,
-        };
+        let run = print::Run::new(&selected.engine, cx, estimate);
         anyhow::Ok((run, outputs, p, before))
     })?;
     let refs: Vec<&QueryOutput> = outputs.iter().chain(before.iter().flatten()).collect();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 
-use crate::ingest::replay::ReplayFile;
+use crate::ingest::replay::{ReplayFile, Replayed, StillFailing};
 
 /// Where objects are read from and rewritten files written to: a local directory
 /// laid out like the bucket, or the bucket.
@@ -157,5 +157,55 @@ impl Store {
                 Ok(true)
             }
         }
+    }
+}
+
+/// What rewriting objects into the cplogs layout did (`replay-errors`,
+/// `migrate-legacy`).
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    /// Objects read.
+    pub objects: u64,
+    /// Records in them.
+    pub records: u64,
+    /// Records written now.
+    pub written: u64,
+    /// Files written now.
+    pub files: u64,
+    /// Records whose file was there already (an earlier run).
+    pub already: u64,
+    /// Records a dry run would write.
+    pub would: u64,
+    /// Records that could not be rewritten, with why.
+    pub failing: Vec<StillFailing>,
+}
+
+impl Rewrite {
+    /// Reads `key` from `from`, rewrites it with `rewrite` and writes the files that
+    /// are not there yet to `to` (nothing on a dry run).
+    pub async fn object(
+        &mut self,
+        from: &Store,
+        key: &str,
+        to: &Store,
+        dry_run: bool,
+        rewrite: impl FnOnce(&str, &[u8]) -> Result<Replayed, String>,
+    ) -> Result<()> {
+        self.objects += 1;
+        let bytes = from.read(key).await?;
+        let done = rewrite(key, &bytes).map_err(anyhow::Error::msg)?;
+        self.records += done.records;
+        self.failing.extend(done.failing);
+        for file in &done.files {
+            if dry_run {
+                self.would += file.records;
+            } else if to.write_new(file).await? {
+                self.written += file.records;
+                self.files += 1;
+            } else {
+                self.already += file.records;
+            }
+        }
+        Ok(())
     }
 }
