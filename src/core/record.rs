@@ -3,10 +3,16 @@
 //!
 //! Absent values are left out of the line rather than written as `null`; both read
 //! as NULL in Athena and in the local engine, and the lines stay short.
+//!
+//! The `Serialize` derive is the definition of the line; [`LogRecord::write_json`]
+//! writes the same bytes by hand, because it runs once per event on the ingestion path
+//! and serde's generic serialiser escapes every string byte by byte.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use crate::core::event::{ActionType, Event, ExecutionResult, ExecutionTrigger, Str, Text};
+use crate::core::event::{
+    ActionType, Event, ExecutionResult, ExecutionTrigger, Str, Text, find_json_special,
+};
 use crate::core::schema::Table;
 
 /// One log record. Field order follows the table's columns.
@@ -23,9 +29,12 @@ pub struct LogRecord<'a> {
     pub pipeline_arn: Option<Str<'a>>,
     /// Pipeline name.
     pub pipeline: Str<'a>,
-    /// Pipeline version as integer text (`6.0` → `"6"`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    /// Pipeline version, written as integer text (`6.0` → `"6"`).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "integer_as_text"
+    )]
+    pub version: Option<i64>,
     /// State, verbatim.
     pub state: Str<'a>,
     /// Pipeline execution id.
@@ -74,6 +83,14 @@ pub struct LogRecord<'a> {
     pub stop_execution_comments: Option<Str<'a>>,
 }
 
+/// Writes an integer as JSON text (`"6"`), as the column is a string.
+fn integer_as_text<S: Serializer>(value: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 /// Why an event cannot become a record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -118,7 +135,7 @@ impl<'a> LogRecord<'a> {
             event_version: version,
             pipeline_arn: resources.into_iter().next(),
             pipeline: required(d.pipeline, "pipeline")?,
-            version: d.version.map(|v| v.0.to_string()),
+            version: d.version.map(|v| v.0),
             state: required(d.state, "state")?,
             execution_id: required(d.execution_id, "execution-id")?,
             stage,
@@ -139,4 +156,168 @@ impl<'a> LogRecord<'a> {
             stop_execution_comments: d.stop_execution_comments.filter(|_| is(Table::Pipeline)),
         })
     }
+}
+
+impl LogRecord<'_> {
+    /// Appends the record's JSON object (without a newline) to `out`: byte for byte
+    /// what `serde_json::to_writer` writes for it (the tests hold them equal), but it
+    /// copies strings that need no escaping whole, and cannot fail.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut o = Object::open(out);
+        o.str("timestamp", Some(&self.timestamp));
+        o.str("eventVersion", self.event_version.as_ref().map(|t| &*t.0));
+        o.str("pipelineArn", self.pipeline_arn.as_deref());
+        o.str("pipeline", Some(&self.pipeline));
+        if let Some(v) = self.version {
+            o.key("version");
+            o.out.push(b'"');
+            write_int(o.out, v);
+            o.out.push(b'"');
+        }
+        o.str("state", Some(&self.state));
+        o.str("executionId", Some(&self.execution_id));
+        o.str("stage", self.stage.as_deref());
+        o.str("action", self.action.as_deref());
+        o.str("region", self.region.as_deref());
+        if let Some(t) = &self.action_type {
+            o.key("type");
+            let mut n = Object::open(o.out);
+            n.str("owner", t.owner.as_deref());
+            n.str("category", t.category.as_deref());
+            n.str("provider", t.provider.as_deref());
+            n.str("version", t.version.as_ref().map(|v| &*v.0));
+            n.close();
+        }
+        o.str("eventId", self.event_id.as_deref());
+        o.str("account", self.account.as_deref());
+        o.str("eventRegion", self.event_region.as_deref());
+        o.str("startTime", self.start_time.as_deref());
+        if let Some(a) = self.execution_attempt {
+            o.key("executionAttempt");
+            write_int(o.out, i64::from(a));
+        }
+        o.str(
+            "stageLastRetryAttemptTime",
+            self.stage_last_retry_attempt_time.as_deref(),
+        );
+        o.str("actionExecutionId", self.action_execution_id.as_deref());
+        if let Some(r) = &self.execution_result {
+            o.key("executionResult");
+            let mut n = Object::open(o.out);
+            n.str("externalExecutionUrl", r.external_execution_url.as_deref());
+            n.str(
+                "externalExecutionSummary",
+                r.external_execution_summary.as_deref(),
+            );
+            n.str("externalExecutionId", r.external_execution_id.as_deref());
+            n.str("errorCode", r.error_code.as_deref());
+            n.close();
+        }
+        if let Some(t) = &self.execution_trigger {
+            o.key("executionTrigger");
+            let mut n = Object::open(o.out);
+            n.str("triggerType", t.trigger_type.as_deref());
+            n.str("triggerDetail", t.trigger_detail.as_deref());
+            n.str("providerType", t.provider_type.as_deref());
+            n.str("fullRepositoryName", t.full_repository_name.as_deref());
+            n.str("branchName", t.branch_name.as_deref());
+            n.str("tagName", t.tag_name.as_deref());
+            n.str("commitId", t.commit_id.as_deref());
+            n.str("commitMessage", t.commit_message.as_deref());
+            n.close();
+        }
+        o.str(
+            "stopExecutionComments",
+            self.stop_execution_comments.as_deref(),
+        );
+        o.close();
+    }
+}
+
+/// A JSON object being written: commas between members, `None` members left out
+/// (as `skip_serializing_if = "Option::is_none"` does).
+struct Object<'o> {
+    out: &'o mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'o> Object<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Object<'o> {
+        out.push(b'{');
+        Object { out, empty: true }
+    }
+
+    /// A member's key and colon; keys are field names, which need no escaping.
+    fn key(&mut self, name: &str) {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str(&mut self, name: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.key(name);
+            write_str(self.out, v);
+        }
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// A JSON string literal, escaped exactly as serde_json escapes: `"`, `\\` and the
+/// control characters, with the short forms it uses and lowercase `\u00XX` otherwise.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    let mut start = 0;
+    loop {
+        let i = find_json_special(bytes, start);
+        out.extend_from_slice(bytes.get(start..i).unwrap_or_default());
+        let Some(&c) = bytes.get(i) else { break };
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 0xf)],
+            ]),
+        }
+        start = i + 1;
+    }
+    out.push(b'"');
+}
+
+/// An integer in decimal, as serde_json (itoa) writes it.
+pub(crate) fn write_int(out: &mut Vec<u8>, v: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = v.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
 }
