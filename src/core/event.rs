@@ -550,7 +550,10 @@ mod scan {
         }
 
         /// An object, handing each key to `field`, which must consume its value.
-        fn object(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        fn object(
+            &mut self,
+            mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+        ) -> Option<()> {
             self.eat(b'{')?;
             if self.peek()? == b'}' {
                 self.pos += 1;
@@ -706,7 +709,10 @@ mod scan {
 
         /// `Option<T>` of a struct: an object or `null` (serde also accepts an array
         /// for a struct; that goes to serde_json).
-        fn opt_struct<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        fn opt_struct<T>(
+            &mut self,
+            read: impl FnOnce(&mut Self) -> Option<T>,
+        ) -> Option<Option<T>> {
             match self.peek()? {
                 b'{' => read(self).map(Some),
                 b'n' => self.ident(b"null").map(|()| None),
@@ -822,16 +828,24 @@ mod scan {
                 b"pipeline-execution-attempt" => set(&mut attempt, c.opt_int()?),
                 b"type" => set(&mut action_type, c.opt_struct(Self::action_type)?),
                 b"execution-result" => set(&mut result, c.opt_struct(Self::execution_result)?),
-                b"execution-trigger" => {
-                    set(&mut trigger, c.opt_struct(Self::execution_trigger)?)
-                }
+                b"execution-trigger" => set(&mut trigger, c.opt_struct(Self::execution_trigger)?),
                 _ => match STRINGS.iter().position(|name| *name == key) {
                     Some(i) => set(&mut s[i], c.opt_str()?),
                     None => c.skip(),
                 },
             })?;
-            let [pipeline, execution_id, state, start_time, stage, retry, action, action_id, region, comments] =
-                s.map(Option::flatten);
+            let [
+                pipeline,
+                execution_id,
+                state,
+                start_time,
+                stage,
+                retry,
+                action,
+                action_id,
+                region,
+                comments,
+            ] = s.map(Option::flatten);
             Some(Detail {
                 pipeline,
                 execution_id,

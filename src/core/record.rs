@@ -270,9 +270,10 @@ impl<'o> Object<'o> {
     }
 }
 
-/// A JSON string literal, escaped exactly as serde_json escapes: `"`, `\\` and the
-/// control characters, with the short forms it uses and lowercase `\u00XX` otherwise.
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+/// Appends `s` as a JSON string literal, escaped exactly as serde_json escapes: `"`,
+/// `\\` and the control characters, with the short forms it uses and lowercase
+/// `\u00XX` otherwise. The transform Lambda writes its response with it too.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.push(b'"');

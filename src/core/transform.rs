@@ -395,7 +395,11 @@ mod tests {
     fn fast_path_matches_serde_on_mutated_events() {
         let samples: Vec<String> = fixtures()
             .iter()
-            .map(|e| serde_json::from_str::<serde_json::Value>(e).unwrap().to_string())
+            .map(|e| {
+                serde_json::from_str::<serde_json::Value>(e)
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut scanned, mut total) = (0, 0);
@@ -448,12 +452,33 @@ mod tests {
     fn strings_are_escaped_as_serde_json_escapes_them() {
         let mut all: String = (0u8..0x80).map(char::from).collect();
         all.push_str("é中😀\u{7f}\u{2028}");
-        for s in [all.as_str(), "", "plain", "a\"b\\c", "\u{1}", "12345678\"", "1234567\n"] {
+        for s in [
+            all.as_str(),
+            "",
+            "plain",
+            "a\"b\\c",
+            "\u{1}",
+            "12345678\"",
+            "1234567\n",
+        ] {
             let mut out = Vec::new();
             crate::core::record::write_str(&mut out, s);
-            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
         }
-        for v in [0, 1, -1, 9, 10, -10, i64::from(i32::MAX), i64::MIN, i64::MAX] {
+        for v in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            i64::from(i32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut out = Vec::new();
             crate::core::record::write_int(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), v.to_string());

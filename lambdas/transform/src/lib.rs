@@ -2,13 +2,22 @@
 //! base64 JSON-line log record with its `dt` partition key, or goes back unchanged as
 //! `ProcessingFailed` so Firehose writes it under the error prefix.
 //!
-//! The request type is our own rather than `aws_lambda_events`' because that one
+//! [`transform_batch`] is what the Lambda runs: request body in, response body out,
+//! reading the request in place and writing the response straight into one buffer
+//! (`src/main.rs` hands it the raw body and posts its bytes). The typed path
+//! ([`TransformRequest`], [`handle`], [`TransformResponse`]) is the readable definition
+//! of the same exchange: the tests hold the two byte-identical.
+//!
+//! The request types are our own rather than `aws_lambda_events`' because that one
 //! fails the whole batch when a single record is not base64, instead of only that
 //! record.
 
 use std::fmt;
+use std::io::Write;
 
 use base64_simd::STANDARD;
+use cplogs::core::event::Str;
+use cplogs::core::record::write_str;
 use cplogs::{Table, transform_into};
 use lambda_runtime::{Error, LambdaEvent, tracing};
 use rayon::prelude::*;
@@ -241,4 +250,130 @@ pub async fn function_handler(
     event: LambdaEvent<TransformRequest>,
 ) -> Result<TransformResponse, Error> {
     Ok(handle(table, event.payload))
+}
+
+/// A request as [`transform_batch`] reads it: the same fields and rules as
+/// [`TransformRequest`], but every string borrowed from the body (no copy, and no
+/// decoding on the single thread that reads it).
+#[derive(Deserialize)]
+struct BorrowedRequest<'a> {
+    #[serde(borrow)]
+    records: Vec<BorrowedRecord<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BorrowedRecord<'a> {
+    #[serde(borrow)]
+    record_id: Str<'a>,
+    #[serde(borrow)]
+    data: Str<'a>,
+}
+
+/// Records per unit of parallel work: large enough that each unit fills its own
+/// buffer with few reallocations, small enough to balance two cores.
+const CHUNK: usize = 64;
+
+/// Buffers one worker reuses from record to record.
+#[derive(Default)]
+struct Scratch {
+    event: Vec<u8>,
+    line: Vec<u8>,
+}
+
+/// Transforms a Firehose request body into the response body: byte for byte what
+/// serialising [`handle`]'s response gives, without building either side as values.
+///
+/// Records are decoded, transformed and encoded in parallel, each unit of work
+/// writing its part of the response into its own buffer; the parts are joined once.
+/// An error means the body is not a Firehose request at all (the whole invocation
+/// fails, as it did when the runtime could not deserialise it); a record that cannot
+/// be read never fails the batch.
+pub fn transform_batch(table: Table, body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    let request: BorrowedRequest<'_> = serde_json::from_slice(body)?;
+    let parts: Vec<(Vec<u8>, usize)> = request
+        .records
+        .par_chunks(CHUNK)
+        .map_init(Scratch::default, |scratch, records| {
+            render_records(table, records, scratch)
+        })
+        .collect();
+    let failed: usize = parts.iter().map(|(_, failed)| failed).sum();
+    tracing::info!(
+        table = table.name(),
+        records = request.records.len(),
+        failed,
+        "batch transformed"
+    );
+    let total: usize = parts.iter().map(|(part, _)| part.len() + 1).sum();
+    let mut out = Vec::with_capacity(total + 16);
+    out.extend_from_slice(b"{\"records\":[");
+    for (i, (part, _)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
+}
+
+/// The response objects of `records`, comma-separated, and how many failed.
+fn render_records(
+    table: Table,
+    records: &[BorrowedRecord<'_>],
+    scratch: &mut Scratch,
+) -> (Vec<u8>, usize) {
+    // Output lines are shorter than the events they come from; a little slack covers
+    // the record's envelope.
+    let estimate: usize = records.iter().map(|r| r.data.len() + 160).sum();
+    let mut out = Vec::with_capacity(estimate);
+    let mut failed = 0;
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !render_record(table, record, scratch, &mut out) {
+            failed += 1;
+        }
+    }
+    (out, failed)
+}
+
+/// One response object, as `OutputRecord` serialises; `false` when it failed.
+fn render_record(
+    table: Table,
+    record: &BorrowedRecord<'_>,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> bool {
+    let Scratch { event, line } = scratch;
+    event.clear();
+    line.clear();
+    let outcome = match STANDARD.decode_append(record.data.as_bytes(), event) {
+        Ok(()) => transform_into(event, Some(table), line).map_err(|e| e.to_string()),
+        Err(_) => Err("data is not base64".to_owned()),
+    };
+    out.extend_from_slice(b"{\"recordId\":");
+    write_str(out, &record.record_id);
+    match outcome {
+        Ok(routed) => {
+            out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
+            STANDARD.encode_append(&line[..], out);
+            out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{\"dt\":\"");
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "{}", routed.dt);
+            out.extend_from_slice(b"\"}}}");
+            true
+        }
+        Err(reason) => {
+            tracing::warn!(record_id = %&*record.record_id, %reason, "record goes to the error prefix");
+            // Strict decoding means the text as received is also what encoding the
+            // decoded bytes again would give (what the typed path sends back).
+            out.extend_from_slice(b",\"result\":\"ProcessingFailed\",\"data\":");
+            write_str(out, &record.data);
+            out.push(b'}');
+            false
+        }
+    }
 }
