@@ -195,7 +195,7 @@ fn odd_but_valid_requests_and_invalid_ones_are_read_alike() {
         format!("{{\"records\":[{{\"data\":{event}}}]}}"),
         format!("{{\"records\":[{{\"recordId\":\"a\",\"data\":{event},\"data\":{event}}}]}}"),
         format!("{{\"records\":[{{\"recordId\":7,\"data\":{event}}}]}}"),
-        format!("{{\"records\":[{{\"recordId\":\"a\",\"data\":null}}]}}"),
+        "{\"records\":[{\"recordId\":\"a\",\"data\":null}]}".to_string(),
         "{\"records\":{}}".into(),
         "{\"records\":null}".into(),
         "{}".into(),
