@@ -8,6 +8,8 @@
 //! writes the same bytes by hand, because it runs once per event on the ingestion path
 //! and serde's generic serialiser escapes every string byte by byte.
 
+use std::borrow::Cow;
+
 use serde::{Serialize, Serializer};
 
 use crate::core::event::{
@@ -163,74 +165,104 @@ impl LogRecord<'_> {
     /// what `serde_json::to_writer` writes for it (the tests hold them equal), but it
     /// copies strings that need no escaping whole, and cannot fail.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let mut o = Object::open(out);
-        o.str("timestamp", Some(&self.timestamp));
-        o.str("eventVersion", self.event_version.as_ref().map(|t| &*t.0));
-        o.str("pipelineArn", self.pipeline_arn.as_deref());
-        o.str("pipeline", Some(&self.pipeline));
+        self.write(out, false);
+    }
+
+    /// [`LogRecord::write_json`] for a record read from JSON text by
+    /// [`Event::from_json`]: there a borrowed string is one that had no escapes, so
+    /// it holds no `"`, `\\` or control character (the JSON reader checked) and is
+    /// copied without looking for them again. Only `core::transform` calls this, on
+    /// records it built from text itself.
+    pub(crate) fn write_json_from_text(&self, out: &mut Vec<u8>) {
+        self.write(out, true);
+    }
+
+    fn write(&self, out: &mut Vec<u8>, borrowed_are_clean: bool) {
+        let mut o = Object {
+            out,
+            empty: true,
+            borrowed_are_clean,
+        };
+        o.out.push(b'{');
+        o.str("timestamp", Some(&self.timestamp.0));
+        o.str("eventVersion", self.event_version.as_ref().map(|t| &t.0));
+        o.str("pipelineArn", self.pipeline_arn.as_ref().map(|s| &s.0));
+        o.str("pipeline", Some(&self.pipeline.0));
         if let Some(v) = self.version {
             o.key("version");
             o.out.push(b'"');
             write_int(o.out, v);
             o.out.push(b'"');
         }
-        o.str("state", Some(&self.state));
-        o.str("executionId", Some(&self.execution_id));
-        o.str("stage", self.stage.as_deref());
-        o.str("action", self.action.as_deref());
-        o.str("region", self.region.as_deref());
+        o.str("state", Some(&self.state.0));
+        o.str("executionId", Some(&self.execution_id.0));
+        o.str("stage", self.stage.as_ref().map(|s| &s.0));
+        o.str("action", self.action.as_ref().map(|s| &s.0));
+        o.str("region", self.region.as_ref().map(|s| &s.0));
         if let Some(t) = &self.action_type {
             o.key("type");
-            let mut n = Object::open(o.out);
-            n.str("owner", t.owner.as_deref());
-            n.str("category", t.category.as_deref());
-            n.str("provider", t.provider.as_deref());
-            n.str("version", t.version.as_ref().map(|v| &*v.0));
-            n.close();
+            o.nested(|n| {
+                n.str("owner", t.owner.as_ref().map(|s| &s.0));
+                n.str("category", t.category.as_ref().map(|s| &s.0));
+                n.str("provider", t.provider.as_ref().map(|s| &s.0));
+                n.str("version", t.version.as_ref().map(|v| &v.0));
+            });
         }
-        o.str("eventId", self.event_id.as_deref());
-        o.str("account", self.account.as_deref());
-        o.str("eventRegion", self.event_region.as_deref());
-        o.str("startTime", self.start_time.as_deref());
+        o.str("eventId", self.event_id.as_ref().map(|s| &s.0));
+        o.str("account", self.account.as_ref().map(|s| &s.0));
+        o.str("eventRegion", self.event_region.as_ref().map(|s| &s.0));
+        o.str("startTime", self.start_time.as_ref().map(|s| &s.0));
         if let Some(a) = self.execution_attempt {
             o.key("executionAttempt");
             write_int(o.out, i64::from(a));
         }
         o.str(
             "stageLastRetryAttemptTime",
-            self.stage_last_retry_attempt_time.as_deref(),
+            self.stage_last_retry_attempt_time.as_ref().map(|s| &s.0),
         );
-        o.str("actionExecutionId", self.action_execution_id.as_deref());
+        o.str(
+            "actionExecutionId",
+            self.action_execution_id.as_ref().map(|s| &s.0),
+        );
         if let Some(r) = &self.execution_result {
             o.key("executionResult");
-            let mut n = Object::open(o.out);
-            n.str("externalExecutionUrl", r.external_execution_url.as_deref());
-            n.str(
-                "externalExecutionSummary",
-                r.external_execution_summary.as_deref(),
-            );
-            n.str("externalExecutionId", r.external_execution_id.as_deref());
-            n.str("errorCode", r.error_code.as_deref());
-            n.close();
+            o.nested(|n| {
+                n.str(
+                    "externalExecutionUrl",
+                    r.external_execution_url.as_ref().map(|s| &s.0),
+                );
+                n.str(
+                    "externalExecutionSummary",
+                    r.external_execution_summary.as_ref().map(|s| &s.0),
+                );
+                n.str(
+                    "externalExecutionId",
+                    r.external_execution_id.as_ref().map(|s| &s.0),
+                );
+                n.str("errorCode", r.error_code.as_ref().map(|s| &s.0));
+            });
         }
         if let Some(t) = &self.execution_trigger {
             o.key("executionTrigger");
-            let mut n = Object::open(o.out);
-            n.str("triggerType", t.trigger_type.as_deref());
-            n.str("triggerDetail", t.trigger_detail.as_deref());
-            n.str("providerType", t.provider_type.as_deref());
-            n.str("fullRepositoryName", t.full_repository_name.as_deref());
-            n.str("branchName", t.branch_name.as_deref());
-            n.str("tagName", t.tag_name.as_deref());
-            n.str("commitId", t.commit_id.as_deref());
-            n.str("commitMessage", t.commit_message.as_deref());
-            n.close();
+            o.nested(|n| {
+                n.str("triggerType", t.trigger_type.as_ref().map(|s| &s.0));
+                n.str("triggerDetail", t.trigger_detail.as_ref().map(|s| &s.0));
+                n.str("providerType", t.provider_type.as_ref().map(|s| &s.0));
+                n.str(
+                    "fullRepositoryName",
+                    t.full_repository_name.as_ref().map(|s| &s.0),
+                );
+                n.str("branchName", t.branch_name.as_ref().map(|s| &s.0));
+                n.str("tagName", t.tag_name.as_ref().map(|s| &s.0));
+                n.str("commitId", t.commit_id.as_ref().map(|s| &s.0));
+                n.str("commitMessage", t.commit_message.as_ref().map(|s| &s.0));
+            });
         }
         o.str(
             "stopExecutionComments",
-            self.stop_execution_comments.as_deref(),
+            self.stop_execution_comments.as_ref().map(|s| &s.0),
         );
-        o.close();
+        o.out.push(b'}');
     }
 }
 
@@ -239,15 +271,13 @@ impl LogRecord<'_> {
 struct Object<'o> {
     out: &'o mut Vec<u8>,
     empty: bool,
+    /// Borrowed strings need no escaping (see `write_json_from_text`).
+    borrowed_are_clean: bool,
 }
 
-impl<'o> Object<'o> {
-    fn open(out: &'o mut Vec<u8>) -> Object<'o> {
-        out.push(b'{');
-        Object { out, empty: true }
-    }
-
+impl Object<'_> {
     /// A member's key and colon; keys are field names, which need no escaping.
+    #[inline]
     fn key(&mut self, name: &str) {
         if !self.empty {
             self.out.push(b',');
@@ -258,14 +288,30 @@ impl<'o> Object<'o> {
         self.out.extend_from_slice(b"\":");
     }
 
-    fn str(&mut self, name: &str, value: Option<&str>) {
+    #[inline]
+    fn str(&mut self, name: &str, value: Option<&Cow<'_, str>>) {
         if let Some(v) = value {
             self.key(name);
-            write_str(self.out, v);
+            match v {
+                Cow::Borrowed(s) if self.borrowed_are_clean => {
+                    self.out.push(b'"');
+                    self.out.extend_from_slice(s.as_bytes());
+                    self.out.push(b'"');
+                }
+                _ => write_str(self.out, v),
+            }
         }
     }
 
-    fn close(self) {
+    /// A nested object as the current member's value.
+    fn nested(&mut self, members: impl FnOnce(&mut Object<'_>)) {
+        self.out.push(b'{');
+        let mut n = Object {
+            out: &mut *self.out,
+            empty: true,
+            borrowed_are_clean: self.borrowed_are_clean,
+        };
+        members(&mut n);
         self.out.push(b'}');
     }
 }

@@ -18,7 +18,7 @@ use std::io::Write;
 use base64_simd::STANDARD;
 use cplogs::core::event::Str;
 use cplogs::core::record::write_str;
-use cplogs::{Table, transform_into};
+use cplogs::{Dt, Table, transform_into};
 use lambda_runtime::{Error, LambdaEvent, tracing};
 use rayon::prelude::*;
 use serde::de::{self, Deserializer, Visitor};
@@ -314,6 +314,9 @@ const CHUNK: usize = 64;
 struct Scratch {
     event: Vec<u8>,
     line: Vec<u8>,
+    /// The last partition date and its text: a batch spans few days, and formatting
+    /// a date showed in the profile.
+    dt: Option<(Dt, Vec<u8>)>,
 }
 
 /// Transforms a Firehose request body into the response body: byte for byte what
@@ -432,13 +435,22 @@ impl<'a> Scan<'a> {
         rest.get(..end)
     }
 
-    /// A string without escapes, checked as serde_json checks the strings it reads.
+    /// A short string without escapes (a key, an id), checked as serde_json checks
+    /// the strings it reads. Byte by byte: these are a few dozen bytes, too short for
+    /// a SIMD search to pay for its setup.
     fn plain_string(&mut self) -> Option<&'a str> {
-        let raw = self.raw_string()?;
-        if raw.iter().any(|&b| b < 0x20) {
-            return None;
+        self.eat(b'"')?;
+        let start = self.pos;
+        loop {
+            match *self.body.get(self.pos)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                _ => self.pos += 1,
+            }
         }
-        std::str::from_utf8(raw).ok()
+        let text = std::str::from_utf8(self.body.get(start..self.pos)?).ok()?;
+        self.pos += 1;
+        Some(text)
     }
 
     /// An object, handing each key (without escapes) to `field`, which must consume
@@ -552,7 +564,7 @@ fn render_record(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Option<bool> {
-    let Scratch { event, line } = scratch;
+    let Scratch { event, line, dt } = scratch;
     event.clear();
     line.clear();
     let outcome = match STANDARD.decode_append(record.data.bytes(), event) {
@@ -566,8 +578,16 @@ fn render_record(
             out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
             STANDARD.encode_append(&line[..], out);
             out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{\"dt\":\"");
-            // Writing into a Vec cannot fail.
-            let _ = write!(out, "{}", routed.dt);
+            match dt {
+                Some((last, text)) if *last == routed.dt => out.extend_from_slice(text),
+                _ => {
+                    let mut text = Vec::with_capacity(10);
+                    // Writing into a Vec cannot fail.
+                    let _ = write!(text, "{}", routed.dt);
+                    out.extend_from_slice(&text);
+                    *dt = Some((routed.dt, text));
+                }
+            }
             out.extend_from_slice(b"\"}}}");
             Some(true)
         }

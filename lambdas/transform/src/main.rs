@@ -25,6 +25,10 @@ const API: &str = "/2018-06-01/runtime";
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
+    // The client builder panics without it; outside Lambda, say so instead.
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return Err("AWS_LAMBDA_RUNTIME_API is not set: this binary runs inside AWS Lambda".into());
+    }
     let client = PooledClient::builder().build();
     let table = match table_from_env() {
         Ok(table) => table,
