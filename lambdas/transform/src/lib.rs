@@ -435,22 +435,13 @@ impl<'a> Scan<'a> {
         rest.get(..end)
     }
 
-    /// A short string without escapes (a key, an id), checked as serde_json checks
-    /// the strings it reads. Byte by byte: these are a few dozen bytes, too short for
-    /// a SIMD search to pay for its setup.
+    /// A string without escapes, checked as serde_json checks the strings it reads.
     fn plain_string(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let start = self.pos;
-        loop {
-            match *self.body.get(self.pos)? {
-                b'"' => break,
-                b'\\' | 0..0x20 => return None,
-                _ => self.pos += 1,
-            }
+        let raw = self.raw_string()?;
+        if raw.iter().any(|&b| b < 0x20) {
+            return None;
         }
-        let text = std::str::from_utf8(self.body.get(start..self.pos)?).ok()?;
-        self.pos += 1;
-        Some(text)
+        std::str::from_utf8(raw).ok()
     }
 
     /// An object, handing each key (without escapes) to `field`, which must consume
