@@ -4,7 +4,9 @@
 # Firehose batch, in one run: prints ms per batch (median) for both and the ratio.
 #
 # usage: lambdas/transform/bench.sh [RECORDS=4000] [ROUNDS=3]
-#   env: CPLOGS_BENCH_DIR (default ../shared/bench), CARGO_TARGET_DIR
+#   env: CPLOGS_BENCH_DIR (default ../shared/bench), CARGO_TARGET_DIR,
+#        CPLOGS_BENCH_BASELINE=path/to/an/older/cplogs-transform (timed too, for a
+#        before/after under the same load)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 records=${1:-4000}
@@ -31,6 +33,10 @@ for round in $(seq "$rounds"); do
     --env CPLOGS_TABLE=action_execution_state_change --out "$tmp/ours.json" >>"$tmp/ours.jsonl"
   python3 "$bench/lambda_rt.py" "$bench/seed_bootstrap.py" "$tmp/batch.json" --times 8 \
     >>"$tmp/seed.jsonl"
+  if [ -n "${CPLOGS_BENCH_BASELINE:-}" ]; then
+    python3 "$bench/lambda_rt.py" "$CPLOGS_BENCH_BASELINE" "$tmp/batch.json" --times 15 \
+      --env CPLOGS_TABLE=action_execution_state_change --out "$tmp/baseline.json" >>"$tmp/baseline.jsonl"
+  fi
   echo "round $round done" >&2
 done
 
@@ -52,4 +58,11 @@ print(f"batch: {records} records")
 print(f"cplogs-transform: {mo:.2f} ms/batch (median of {len(ours)}, min {min(ours):.2f})")
 print(f"python original:  {ms:.2f} ms/batch (median of {len(seed)}, min {min(seed):.2f})")
 print(f"ratio: {ms / mo:.1f}x")
+import os
+if os.path.exists(f"{tmp}/baseline.jsonl"):
+    base = samples("baseline", 3)
+    mb = statistics.median(base)
+    same = open(f"{tmp}/baseline.json", "rb").read() == open(f"{tmp}/ours.json", "rb").read()
+    print(f"baseline binary:  {mb:.2f} ms/batch (median of {len(base)}), ratio {ms / mb:.1f}x; "
+          f"responses {'byte-identical' if same else 'DIFFER'}")
 PY
