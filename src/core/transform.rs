@@ -417,7 +417,6 @@ mod tests {
             scanned += usize::from(check(&text, only));
             total += 1;
         }
-        eprintln!("scanned {scanned} of {total}");
         // The comparison means something only if the scanner took most inputs itself.
         assert!(scanned * 3 > total, "scanned {scanned} of {total}");
     }

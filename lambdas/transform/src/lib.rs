@@ -244,7 +244,9 @@ fn transform_record(table: Table, record: InputRecord, line: &mut Vec<u8>) -> Ou
     }
 }
 
-/// The Lambda handler: [`handle`] on the invocation's payload.
+/// [`handle`] as a `lambda_runtime` handler: the typed path, for running the
+/// transform under `lambda_runtime::run` (the deployed binary runs [`transform_batch`]
+/// through its own Runtime API loop instead, see `src/main.rs`).
 pub async fn function_handler(
     table: Table,
     event: LambdaEvent<TransformRequest>,
