@@ -316,9 +316,9 @@ const CHUNK: usize = 64;
 struct Scratch {
     event: Vec<u8>,
     line: Vec<u8>,
-    /// The last partition date and its text: a batch spans few days, and formatting
-    /// a date showed in the profile.
-    dt: Option<(Dt, Vec<u8>)>,
+    /// Partition dates met so far and their text: a batch spans few days, and
+    /// formatting a date for every record showed in the profile.
+    dts: Vec<(Dt, [u8; 10])>,
 }
 
 /// Transforms a Firehose request body into the response body: byte for byte what
@@ -557,7 +557,7 @@ fn render_record(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> Option<bool> {
-    let Scratch { event, line, dt } = scratch;
+    let Scratch { event, line, dts } = scratch;
     event.clear();
     line.clear();
     let outcome = match STANDARD.decode_append(record.data.bytes(), event) {
@@ -571,14 +571,18 @@ fn render_record(
             out.extend_from_slice(b",\"result\":\"Ok\",\"data\":\"");
             STANDARD.encode_append(&line[..], out);
             out.extend_from_slice(b"\",\"metadata\":{\"partitionKeys\":{\"dt\":\"");
-            match dt {
-                Some((last, text)) if *last == routed.dt => out.extend_from_slice(text),
-                _ => {
-                    let mut text = Vec::with_capacity(10);
+            match dts.iter().find(|(dt, _)| *dt == routed.dt) {
+                Some((_, text)) => out.extend_from_slice(text),
+                None => {
+                    let start = out.len();
                     // Writing into a Vec cannot fail.
-                    let _ = write!(text, "{}", routed.dt);
-                    out.extend_from_slice(&text);
-                    *dt = Some((routed.dt, text));
+                    let _ = write!(out, "{}", routed.dt);
+                    // Dates are always `YYYY-MM-DD` (Dt::of_event_time); a few dozen
+                    // of them cover any batch.
+                    if let (Ok(text), true) = (<[u8; 10]>::try_from(&out[start..]), dts.len() < 64)
+                    {
+                        dts.push((routed.dt, text));
+                    }
                 }
             }
             out.extend_from_slice(b"\"}}}");
