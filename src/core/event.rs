@@ -13,7 +13,9 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 /// The EventBridge envelope of a CodePipeline event.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// Read it with [`Event::from_json`]: the same result as `serde_json::from_str`, faster.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Event<'a> {
     /// Envelope version (`"0"`).
     #[serde(default, borrow)]
@@ -45,7 +47,7 @@ pub struct Event<'a> {
 }
 
 /// The `detail` of any of the three detail-types; fields a type lacks are `None`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Detail<'a> {
     /// Pipeline name.
     #[serde(default, borrow)]
@@ -352,6 +354,555 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+impl<'a> Event<'a> {
+    /// Reads an event from JSON text, with the same outcome as
+    /// `serde_json::from_str::<Event>` (the same value, or the same error).
+    ///
+    /// A scanner made for this one shape reads the common case several times faster
+    /// than serde's generic path. Whatever it is not sure of (escapes in keys, repeated
+    /// keys, structs sent as arrays, nesting deeper than 64, any syntax error) it hands
+    /// to serde_json, which then decides: so the scanner can only ever be slower, never
+    /// different (the differential tests in `core::transform` check this).
+    pub fn from_json(text: &'a str) -> Result<Event<'a>, serde_json::Error> {
+        match scan::event(text) {
+            Some(event) => Ok(event),
+            None => serde_json::from_str(text),
+        }
+    }
+}
+
+/// Whether the scanner read `text` itself (for the differential tests).
+#[cfg(test)]
+pub(crate) fn scanned(text: &str) -> bool {
+    scan::event(text).is_some()
+}
+
+/// Index of the first byte at or after `from` that a JSON string cannot hold as it is
+/// (`"`, `\` or a control character), or `bytes.len()`.
+///
+/// Eight bytes at a time (the SWAR test serde_json uses): the lowest flagged byte is
+/// always a true match, because a borrow only runs from a matching byte upwards.
+pub(crate) fn find_json_special(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let c = u64::from_le_bytes(word);
+        let ctrl = c.wrapping_sub(ONES * 0x20) & !c;
+        let q = c ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let b = c ^ (ONES * u64::from(b'\\'));
+        let backslash = b.wrapping_sub(ONES) & !b;
+        let found = (ctrl | quote | backslash) & HIGH;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = bytes.get(i) {
+        if c < 0x20 || c == b'"' || c == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The scanner behind [`Event::from_json`]. Every function returns `None` as soon as
+/// the input leaves the shape it reads exactly like serde_json; `None` never means
+/// "invalid", only "let serde_json decide".
+mod scan {
+    use std::borrow::Cow;
+
+    use super::{
+        ActionType, Detail, Event, ExecutionResult, ExecutionTrigger, LenientInt, Str, Text,
+        find_json_special,
+    };
+
+    /// Nesting deeper than this inside an ignored value goes to serde_json (which
+    /// skips any depth without recursion); a u64 holds the kind of each level.
+    const MAX_DEPTH: u32 = 64;
+
+    /// Sets a field once: a repeated key is an error for serde's derived structs,
+    /// so it goes to serde_json (`None`).
+    fn set<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(value);
+        Some(())
+    }
+
+    struct Cursor<'a> {
+        text: &'a str,
+        bytes: &'a [u8],
+        pos: usize,
+    }
+
+    impl<'a> Cursor<'a> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+        }
+
+        /// The next byte after whitespace, not consumed.
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.bytes.get(self.pos).copied()
+        }
+
+        fn eat(&mut self, byte: u8) -> Option<()> {
+            (self.peek()? == byte).then(|| self.pos += 1)
+        }
+
+        fn ident(&mut self, word: &[u8]) -> Option<()> {
+            let end = self.pos + word.len();
+            (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
+        }
+
+        /// A string at the cursor (the `"` not yet consumed), validated as serde_json
+        /// validates strings it skips: the byte range of its content and whether it
+        /// holds escapes.
+        fn string(&mut self) -> Option<(usize, usize, bool)> {
+            self.eat(b'"')?;
+            let start = self.pos;
+            let mut escaped = false;
+            loop {
+                let i = find_json_special(self.bytes, self.pos);
+                match self.bytes.get(i)? {
+                    b'"' => {
+                        self.pos = i + 1;
+                        return Some((start, i, escaped));
+                    }
+                    b'\\' => {
+                        escaped = true;
+                        self.pos = i + match self.bytes.get(i + 1)? {
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                            b'u' => {
+                                let hex = self.bytes.get(i + 2..i + 6)?;
+                                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                    return None;
+                                }
+                                6
+                            }
+                            _ => return None,
+                        };
+                    }
+                    _ => return None, // a raw control character
+                }
+            }
+        }
+
+        /// A number at the cursor, checked against JSON's grammar: its text.
+        fn number(&mut self) -> Option<&'a str> {
+            self.ws();
+            let start = self.pos;
+            let digits = |c: &mut Cursor<'a>| {
+                let from = c.pos;
+                while c.bytes.get(c.pos).is_some_and(u8::is_ascii_digit) {
+                    c.pos += 1;
+                }
+                c.pos > from
+            };
+            if self.bytes.get(self.pos) == Some(&b'-') {
+                self.pos += 1;
+            }
+            match self.bytes.get(self.pos)? {
+                b'0' => self.pos += 1,
+                b'1'..=b'9' => {
+                    digits(self);
+                }
+                _ => return None,
+            }
+            if self.bytes.get(self.pos) == Some(&b'.') {
+                self.pos += 1;
+                if !digits(self) {
+                    return None;
+                }
+            }
+            if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+                self.pos += 1;
+                if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                    self.pos += 1;
+                }
+                if !digits(self) {
+                    return None;
+                }
+            }
+            self.text.get(start..self.pos)
+        }
+
+        /// An object key without escapes (serde matches field names after
+        /// unescaping; escaped keys are rare enough to leave to it), and its `:`.
+        fn key(&mut self) -> Option<&'a [u8]> {
+            let (start, end, escaped) = self.string()?;
+            if escaped {
+                return None;
+            }
+            self.eat(b':')?;
+            self.bytes.get(start..end)
+        }
+
+        /// An object, handing each key to `field`, which must consume its value.
+        fn object(
+            &mut self,
+            mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+        ) -> Option<()> {
+            self.eat(b'{')?;
+            if self.peek()? == b'}' {
+                self.pos += 1;
+                return Some(());
+            }
+            loop {
+                let key = self.key()?;
+                field(self, key)?;
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b'}' => {
+                        self.pos += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+
+        /// Skips any value, checking its syntax as serde_json's `IgnoredAny` does.
+        /// Iterative, so hostile nesting cannot exhaust the stack.
+        fn skip(&mut self) -> Option<()> {
+            // Bit i of `kinds` is 1 when level i (from the innermost) is an object.
+            let mut kinds: u64 = 0;
+            let mut depth: u32 = 0;
+            loop {
+                // A value.
+                match self.peek()? {
+                    b'"' => {
+                        self.string()?;
+                    }
+                    open @ (b'{' | b'[') => {
+                        if depth == MAX_DEPTH {
+                            return None;
+                        }
+                        self.pos += 1;
+                        let object = open == b'{';
+                        let close = if object { b'}' } else { b']' };
+                        if self.peek()? == close {
+                            self.pos += 1;
+                        } else {
+                            kinds = (kinds << 1) | u64::from(object);
+                            depth += 1;
+                            if object {
+                                self.key()?;
+                            }
+                            continue;
+                        }
+                    }
+                    b't' => self.ident(b"true")?,
+                    b'f' => self.ident(b"false")?,
+                    b'n' => self.ident(b"null")?,
+                    b'-' | b'0'..=b'9' => {
+                        self.number()?;
+                    }
+                    _ => return None,
+                }
+                // After a value: close finished levels, or go on after a comma.
+                loop {
+                    if depth == 0 {
+                        return Some(());
+                    }
+                    let object = kinds & 1 == 1;
+                    match (self.peek()?, object) {
+                        (b',', _) => {
+                            self.pos += 1;
+                            if object {
+                                self.key()?;
+                            }
+                            break;
+                        }
+                        (b'}', true) | (b']', false) => {
+                            self.pos += 1;
+                            kinds >>= 1;
+                            depth -= 1;
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+        }
+
+        /// A string value. Without escapes it borrows the input, exactly as serde_json
+        /// does; with escapes serde_json reads the literal itself, so the unescaping
+        /// (surrogate pairs included) is its own.
+        fn str(&mut self) -> Option<Str<'a>> {
+            let (start, end, escaped) = self.string()?;
+            if escaped {
+                serde_json::from_str(self.text.get(start - 1..end + 1)?).ok()
+            } else {
+                Some(Str(Cow::Borrowed(self.text.get(start..end)?)))
+            }
+        }
+
+        /// `Option<Str>`: a string or `null`.
+        fn opt_str(&mut self) -> Option<Option<Str<'a>>> {
+            match self.peek()? {
+                b'"' => self.str().map(Some),
+                b'n' => self.ident(b"null").map(|()| None),
+                _ => None,
+            }
+        }
+
+        /// `Option<Text>`: a string, a number or `null`.
+        fn opt_text(&mut self) -> Option<Option<Text<'a>>> {
+            match self.peek()? {
+                b'"' => self.str().map(|s| Some(Text(s.0))),
+                b'n' => self.ident(b"null").map(|()| None),
+                b'-' | b'0'..=b'9' => {
+                    let number = self.number()?;
+                    // Up to 18 plain digits, u64's text is the number's own text.
+                    if number.len() <= 18 && number.bytes().all(|b| b.is_ascii_digit()) {
+                        Some(Some(Text(Cow::Owned(number.to_owned()))))
+                    } else {
+                        serde_json::from_str(number).ok().map(Some)
+                    }
+                }
+                _ => None,
+            }
+        }
+
+        /// `Option<LenientInt>`: a number, a string or `null`.
+        fn opt_int(&mut self) -> Option<Option<LenientInt>> {
+            match self.peek()? {
+                b'n' => self.ident(b"null").map(|()| None),
+                b'"' => {
+                    let (start, end, _) = self.string()?;
+                    serde_json::from_str(self.text.get(start - 1..end + 1)?)
+                        .ok()
+                        .map(Some)
+                }
+                b'-' | b'0'..=b'9' => {
+                    let number = self.number()?;
+                    // `6` and `6.0`, the forms AWS sends, read directly; up to 15
+                    // digits both the integer and the float hold them exactly.
+                    let whole = number.split_once('.').map_or(number, |(whole, fraction)| {
+                        if fraction.bytes().all(|b| b == b'0') {
+                            whole
+                        } else {
+                            ""
+                        }
+                    });
+                    match whole.parse::<i64>() {
+                        Ok(v) if whole.len() <= 15 && whole.bytes().all(|b| b.is_ascii_digit()) => {
+                            Some(Some(LenientInt(v)))
+                        }
+                        _ => serde_json::from_str(number).ok().map(Some),
+                    }
+                }
+                _ => None,
+            }
+        }
+
+        /// `Option<T>` of a struct: an object or `null` (serde also accepts an array
+        /// for a struct; that goes to serde_json).
+        fn opt_struct<T>(
+            &mut self,
+            read: impl FnOnce(&mut Self) -> Option<T>,
+        ) -> Option<Option<T>> {
+            match self.peek()? {
+                b'{' => read(self).map(Some),
+                b'n' => self.ident(b"null").map(|()| None),
+                _ => None,
+            }
+        }
+
+        fn action_type(&mut self) -> Option<ActionType<'a>> {
+            let (mut owner, mut category, mut provider, mut version) = (None, None, None, None);
+            self.object(|c, key| match key {
+                b"owner" => set(&mut owner, c.opt_str()?),
+                b"category" => set(&mut category, c.opt_str()?),
+                b"provider" => set(&mut provider, c.opt_str()?),
+                b"version" => set(&mut version, c.opt_text()?),
+                _ => c.skip(),
+            })?;
+            Some(ActionType {
+                owner: owner.flatten(),
+                category: category.flatten(),
+                provider: provider.flatten(),
+                version: version.flatten(),
+            })
+        }
+
+        fn execution_result(&mut self) -> Option<ExecutionResult<'a>> {
+            let (mut url, mut summary, mut id, mut code) = (None, None, None, None);
+            self.object(|c, key| match key {
+                b"external-execution-url" | b"externalExecutionUrl" => set(&mut url, c.opt_str()?),
+                b"external-execution-summary" | b"externalExecutionSummary" => {
+                    set(&mut summary, c.opt_str()?)
+                }
+                b"external-execution-id" | b"externalExecutionId" => set(&mut id, c.opt_str()?),
+                b"error-code" | b"errorCode" => set(&mut code, c.opt_str()?),
+                _ => c.skip(),
+            })?;
+            Some(ExecutionResult {
+                external_execution_url: url.flatten(),
+                external_execution_summary: summary.flatten(),
+                external_execution_id: id.flatten(),
+                error_code: code.flatten(),
+            })
+        }
+
+        fn execution_trigger(&mut self) -> Option<ExecutionTrigger<'a>> {
+            let mut f: [Option<Option<Str<'a>>>; 8] = Default::default();
+            self.object(|c, key| {
+                let i = match key {
+                    b"trigger-type" | b"triggerType" => 0,
+                    b"trigger-detail" | b"triggerDetail" => 1,
+                    b"provider-type" | b"providerType" => 2,
+                    b"full-repository-name" | b"fullRepositoryName" => 3,
+                    b"branch-name" | b"branchName" => 4,
+                    b"tag-name" | b"tagName" => 5,
+                    b"commit-id" | b"commitId" => 6,
+                    b"commit-message" | b"commitMessage" => 7,
+                    _ => return c.skip(),
+                };
+                set(&mut f[i], c.opt_str()?)
+            })?;
+            let [a, b, p, r, br, t, ci, cm] = f;
+            Some(ExecutionTrigger {
+                trigger_type: a.flatten(),
+                trigger_detail: b.flatten(),
+                provider_type: p.flatten(),
+                full_repository_name: r.flatten(),
+                branch_name: br.flatten(),
+                tag_name: t.flatten(),
+                commit_id: ci.flatten(),
+                commit_message: cm.flatten(),
+            })
+        }
+
+        /// `resources`: an array of strings (serde rejects `null` for a `Vec`).
+        fn strings(&mut self) -> Option<Vec<Str<'a>>> {
+            self.eat(b'[')?;
+            let mut out = Vec::new();
+            if self.peek()? == b']' {
+                self.pos += 1;
+                return Some(out);
+            }
+            loop {
+                out.push(self.str()?);
+                match self.peek()? {
+                    b',' => self.pos += 1,
+                    b']' => {
+                        self.pos += 1;
+                        return Some(out);
+                    }
+                    _ => return None,
+                }
+            }
+        }
+
+        fn detail(&mut self) -> Option<Detail<'a>> {
+            // The string fields, in this order.
+            const STRINGS: [&[u8]; 10] = [
+                b"pipeline",
+                b"execution-id",
+                b"state",
+                b"start-time",
+                b"stage",
+                b"stage-last-retry-attempt-time",
+                b"action",
+                b"action-execution-id",
+                b"region",
+                b"stop-execution-comments",
+            ];
+            let mut s: [Option<Option<Str<'a>>>; 10] = Default::default();
+            let (mut version, mut attempt) = (None, None);
+            let (mut action_type, mut result, mut trigger) = (None, None, None);
+            self.object(|c, key| match key {
+                b"version" => set(&mut version, c.opt_int()?),
+                b"pipeline-execution-attempt" => set(&mut attempt, c.opt_int()?),
+                b"type" => set(&mut action_type, c.opt_struct(Self::action_type)?),
+                b"execution-result" => set(&mut result, c.opt_struct(Self::execution_result)?),
+                b"execution-trigger" => set(&mut trigger, c.opt_struct(Self::execution_trigger)?),
+                _ => match STRINGS.iter().position(|name| *name == key) {
+                    Some(i) => set(&mut s[i], c.opt_str()?),
+                    None => c.skip(),
+                },
+            })?;
+            let [
+                pipeline,
+                execution_id,
+                state,
+                start_time,
+                stage,
+                retry,
+                action,
+                action_id,
+                region,
+                comments,
+            ] = s.map(Option::flatten);
+            Some(Detail {
+                pipeline,
+                execution_id,
+                state,
+                version: version.flatten(),
+                start_time,
+                execution_attempt: attempt.flatten(),
+                stage,
+                stage_last_retry_attempt_time: retry,
+                action,
+                action_execution_id: action_id,
+                region,
+                action_type: action_type.flatten(),
+                execution_result: result.flatten(),
+                execution_trigger: trigger.flatten(),
+                stop_execution_comments: comments,
+            })
+        }
+    }
+
+    /// Reads a whole event, or `None` to let serde_json decide.
+    pub(super) fn event(text: &str) -> Option<Event<'_>> {
+        let mut c = Cursor {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        let (mut version, mut id, mut detail_type, mut source) = (None, None, None, None);
+        let (mut account, mut time, mut region) = (None, None, None);
+        let (mut resources, mut detail) = (None, None);
+        c.object(|c, key| match key {
+            b"version" => set(&mut version, c.opt_text()?),
+            b"id" => set(&mut id, c.opt_str()?),
+            b"detail-type" => set(&mut detail_type, c.str()?),
+            b"source" => set(&mut source, c.opt_str()?),
+            b"account" => set(&mut account, c.opt_str()?),
+            b"time" => set(&mut time, c.str()?),
+            b"region" => set(&mut region, c.opt_str()?),
+            b"resources" => set(&mut resources, c.strings()?),
+            b"detail" => set(&mut detail, c.detail()?),
+            _ => c.skip(),
+        })?;
+        c.ws();
+        if c.pos != c.bytes.len() {
+            return None;
+        }
+        Some(Event {
+            version: version.flatten(),
+            id: id.flatten(),
+            detail_type: detail_type?,
+            source: source.flatten(),
+            account: account.flatten(),
+            time: time?,
+            region: region.flatten(),
+            resources: resources.unwrap_or_default(),
+            detail: detail?,
+        })
     }
 }
 
