@@ -289,7 +289,7 @@ mod tests {
             }
             return String::from_utf8_lossy(&bytes).into_owned();
         };
-        let text = match rng.below(10) {
+        match rng.below(10) {
             // Replace or add a member of the envelope, the detail or a nested struct.
             0..=4 => {
                 let key = *rng.pick(KEYS);
@@ -353,8 +353,7 @@ mod tests {
                 }
                 text[..at].to_owned()
             }
-        };
-        text
+        }
     }
 
     /// Both paths on one input: the same record bytes and route, or the same error.
