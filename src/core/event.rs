@@ -5,6 +5,9 @@
 //! ignored; unknown states kept verbatim), strict where a wrong value would corrupt
 //! the log (wrong types of known fields, non-integral versions). Strings borrow from
 //! the input when they carry no escapes, so parsing a batch allocates little.
+//!
+//! One cohesive thing (over 400 lines): the model, its serde reading, and the fast
+//! borrowing scanner for the common shape that falls back to serde for anything else.
 
 use std::borrow::Cow;
 use std::fmt;
