@@ -6,6 +6,8 @@
 //! a table is compared with the one it declares (its `projection.enabled`) unless the
 //! caller picks one, so the template's tables, which always carry the projection
 //! parameters with `projection.enabled` "true" or "false", match either way.
+//!
+//! One cohesive thing (over 400 lines): reading, comparing, creating and dropping the three tables.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -20,6 +20,7 @@ macro_rules! note {
 }
 
 mod audit;
+mod checks;
 mod config;
 mod demo;
 mod digest;

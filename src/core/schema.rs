@@ -4,6 +4,8 @@
 //! ([`Table::ddl`]), the Glue `TableInput` (`crate::aws::glue`), and the local engine's
 //! Arrow schema (`crate::engine::arrow`). The log record (`crate::core::record`) is checked against
 //! these columns by tests, so the writer and the readers cannot drift apart.
+//!
+//! One cohesive thing (over 400 lines with tests): the one table definition and its DDL.
 
 use std::fmt;
 

@@ -14,6 +14,8 @@
 //! File level: a file that is not gzip, is truncated or corrupt, or has no line that
 //! is a JSON object is a [`BadFile`]: the query fails naming it, or, when the engine
 //! skips bad files, the file reads as empty and is listed in [`BadFiles`].
+//!
+//! One cohesive thing (over 400 lines with tests): one lenient reader and how it fails.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,6 +3,8 @@
 //! top failing actions, new flaky actions, stuck executions), built from the canned
 //! reports' rows of the period and of the one before, and rendered as Markdown that
 //! GitHub shows well, or as HTML.
+//!
+//! One cohesive thing (over 400 lines with tests): the digest's numbers and their two renderings.
 
 use std::fmt::Write as _;
 
