@@ -41,6 +41,13 @@ pub struct DoctorArgs {
 /// Runs every check that applies (AWS, or the local directory).
 pub fn run(args: DoctorArgs, cx: &Context) -> Result<Exit> {
     let format = cx.summary_format("doctor")?;
+    if !(args.silence_factor.is_finite() && args.silence_factor > 0.0) {
+        return Err(super::exit::UsageError(format!(
+            "--silence-factor must be a number above 0, not {}",
+            args.silence_factor
+        ))
+        .into());
+    }
     select::check(&args.run, cx)?;
     let now = Utc::now();
     let window = ReportParams::new(now - Duration::days(30), now, now)?;
