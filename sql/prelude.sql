@@ -23,17 +23,47 @@ dt BETWEEN {{since_dt}} AND {{until_dt}}
 -- The states that end a stage run or an action attempt.
 ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')
 
+-- fragment: pipeline_events
+-- A pipeline's execution events in the window, duplicate deliveries removed: the
+-- body of an `events` CTE (`events AS ({{pipeline_events}})`).
+SELECT DISTINCT eventid, pipeline, executionid, state,
+           from_iso8601_timestamp("timestamp") AS ts,
+           try(from_iso8601_timestamp(starttime)) AS start_time,
+           executiontrigger.triggertype AS trigger_type,
+           executiontrigger.commitid AS commit_id
+    FROM pipeline_execution_state_change
+    WHERE {{in_window}}
+
+-- fragment: action_events
+-- Action events in the window, duplicate deliveries removed: the body of an `events`
+-- CTE (`events AS ({{action_events}})`).
+SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
+           from_iso8601_timestamp("timestamp") AS ts,
+           executionresult.errorcode AS error_code,
+           executionresult.externalexecutionurl AS external_url,
+           "type".category AS category
+    FROM action_execution_state_change
+    WHERE {{in_window}}
+
+-- fragment: action_attempts
+-- The CTE `attempts` over `events` of actions: one row per action attempt with its
+-- STARTED time, its outcome (latest terminal state) and the time of that state.
+attempts AS (
+    SELECT pipeline, executionid, stage, action, actionexecutionid,
+           min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
+           max_by(state, ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS outcome,
+           max(ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS ended_at
+    FROM events
+    GROUP BY pipeline, executionid, stage, action, actionexecutionid
+)
+
 -- fragment: execution_outcomes
 -- Two CTEs: `events`, a pipeline's execution events in the window (duplicate
 -- deliveries removed), and `executions`, one row per execution with its start (the
 -- STARTED event, else the startTime its events carry), its outcome (the latest
 -- terminal state) and its end (the time of that state). Follows WITH.
 events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, state,
-           from_iso8601_timestamp("timestamp") AS ts,
-           try(from_iso8601_timestamp(starttime)) AS start_time
-    FROM pipeline_execution_state_change
-    WHERE {{in_window}}
+    {{pipeline_events}}
 ),
 executions AS (
     SELECT pipeline, executionid,

@@ -1,19 +1,9 @@
 -- description: Manual approvals (Approval category actions) per pipeline, stage and action: how many ended, approved and rejected, and the wait in seconds (p50, p90, max).
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
-           from_iso8601_timestamp("timestamp") AS ts
-    FROM action_execution_state_change
-    WHERE {{in_window}}
-      AND "type".category = 'Approval'
+    SELECT * FROM ({{action_events}}) AS a
+    WHERE category = 'Approval'
 ),
-attempts AS (
-    SELECT pipeline, executionid, stage, action, actionexecutionid,
-           min(ts) FILTER (WHERE state = 'STARTED') AS started_at,
-           max_by(state, ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS outcome,
-           max(ts) FILTER (WHERE state IN {{attempt_terminal_states}}) AS ended_at
-    FROM events
-    GROUP BY pipeline, executionid, stage, action, actionexecutionid
-),
+{{action_attempts}},
 waits AS (
     SELECT pipeline, stage, action, outcome, date_diff('second', started_at, ended_at) AS wait_s
     FROM attempts

@@ -1,12 +1,6 @@
 -- description: The 50 latest executions in the window: outcome (or latest state while running), trigger, commit, start, end and duration in seconds.
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, state,
-           from_iso8601_timestamp("timestamp") AS ts,
-           try(from_iso8601_timestamp(starttime)) AS start_time,
-           executiontrigger.triggertype AS trigger_type,
-           executiontrigger.commitid AS commit_id
-    FROM pipeline_execution_state_change
-    WHERE {{in_window}}
+    {{pipeline_events}}
 ),
 executions AS (
     SELECT pipeline, executionid,

@@ -1,9 +1,6 @@
 -- description: Failure rate per pipeline: executions that ended in the window, how many FAILED, and the rate.
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, state,
-           from_iso8601_timestamp("timestamp") AS ts
-    FROM pipeline_execution_state_change
-    WHERE {{in_window}}
+    {{pipeline_events}}
 ),
 executions AS (
     SELECT pipeline, executionid,

@@ -1,11 +1,6 @@
 -- description: The 20 actions with the most failed attempts in the window: error codes, last failure and its external URL.
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
-           from_iso8601_timestamp("timestamp") AS ts,
-           executionresult.errorcode AS error_code,
-           executionresult.externalexecutionurl AS external_url
-    FROM action_execution_state_change
-    WHERE {{in_window}}
+    {{action_events}}
 )
 SELECT pipeline, stage, action,
        count(*) AS failures,

@@ -1,9 +1,6 @@
 -- description: Actions that failed and then succeeded within the same execution, ranked by how often; time lost is from the first failed attempt's start to the succeeding attempt's start, in seconds.
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
-           from_iso8601_timestamp("timestamp") AS ts
-    FROM action_execution_state_change
-    WHERE {{in_window}}
+    {{action_events}}
 ),
 attempts AS (
     SELECT pipeline, executionid, stage, action, actionexecutionid,

@@ -1,9 +1,6 @@
 -- description: Executions with a STARTED event before the cut-off (now minus --older-than) and no terminal event since; the window reaches back --lookback (default 30d) or to --since if earlier, and ends now; age in seconds.
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, state,
-           from_iso8601_timestamp("timestamp") AS ts
-    FROM pipeline_execution_state_change
-    WHERE {{in_window}}
+    {{pipeline_events}}
 ),
 executions AS (
     SELECT pipeline, executionid,
