@@ -68,7 +68,18 @@ pub fn transform_into(
     // One UTF-8 check of the whole event is cheaper than serde_json's check of every
     // string it borrows.
     let text = std::str::from_utf8(input).map_err(|_| TransformError::NotUtf8)?;
-    let event = Event::from_json(text)?;
+    let (table, dt, record) = route(Event::from_json(text)?, only)?;
+    // The last step that can fail is behind us, so `out` never holds a broken record.
+    record.write_json_from_text(out);
+    out.push(b'\n');
+    Ok(Routed { table, dt })
+}
+
+/// A parsed event's table (checked against `only`), partition and record.
+fn route(
+    event: Event<'_>,
+    only: Option<Table>,
+) -> Result<(Table, Dt, LogRecord<'_>), TransformError> {
     if let Some(source) = event.source.as_deref()
         && source != CODEPIPELINE_SOURCE
     {
@@ -87,10 +98,7 @@ pub fn transform_into(
     }
     let dt = Dt::of_event_time(&event.time)?;
     let record = LogRecord::from_event(table, event)?;
-    // The last step that can fail is behind us, so `out` never holds a broken record.
-    record.write_json_from_text(out);
-    out.push(b'\n');
-    Ok(Routed { table, dt })
+    Ok((table, dt, record))
 }
 
 #[cfg(test)]
@@ -112,24 +120,7 @@ mod tests {
     ) -> Result<Routed, TransformError> {
         let text = std::str::from_utf8(input).map_err(|_| TransformError::NotUtf8)?;
         let event: Event<'_> = serde_json::from_str(text)?;
-        if let Some(source) = event.source.as_deref()
-            && source != CODEPIPELINE_SOURCE
-        {
-            return Err(TransformError::WrongSource(short(source)));
-        }
-        let table = Table::from_detail_type(&event.detail_type)
-            .ok_or_else(|| TransformError::UnknownDetailType(short(&event.detail_type)))?;
-        if let Some(expected) = only
-            && expected != table
-        {
-            return Err(TransformError::WrongTable {
-                got: table.detail_type().to_owned(),
-                got_table: table,
-                expected,
-            });
-        }
-        let dt = Dt::of_event_time(&event.time)?;
-        let record = LogRecord::from_event(table, event)?;
+        let (table, dt, record) = route(event, only)?;
         let start = out.len();
         serde_json::to_writer(&mut *out, &record)?;
         // The public writer, which trusts nothing, writes the same bytes.
