@@ -211,7 +211,7 @@ fn a_broken_document_reports_its_line() {
     std::fs::write(&input, &text[..text.len() - 30]).unwrap();
     let o = cplogs(&["ingest", "--print", input.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    let err = text(&o.stderr);
+    let err = crate::common::text(&o.stderr);
     assert!(
         err.contains(&format!("{}:", input.display())) && err.contains("invalid JSON"),
         "{err}"

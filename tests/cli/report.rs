@@ -87,7 +87,7 @@ fn every_report_runs_in_every_format() {
         let o = report(name, &["--format", "csv"]);
         assert!(o.status.success(), "{name}: {}", text(&o.stderr));
         let out = text(&o.stdout);
-        // A small demo may have no stuck execution; tests/reports.rs checks its values.
+        // A small demo may have no stuck execution; tests/engine/reports.rs checks them.
         let least = if name == "stuck" { 1 } else { 2 };
         assert!(
             out.lines().count() >= least,
