@@ -107,7 +107,7 @@ impl GlueCallError {
     }
 }
 
-/// One partition that could not be created.
+/// One partition a batch call could not create, delete or update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemFailure {
     /// The partition.
@@ -118,6 +118,22 @@ pub struct ItemFailure {
     pub message: String,
     /// Whether it was still failing transiently when we gave up.
     pub transient: bool,
+}
+
+impl ItemFailure {
+    /// The per-partition error Glue answered in a batch call for the partition `values`.
+    pub fn new(values: &[String], detail: Option<&ErrorDetail>) -> ItemFailure {
+        let code = detail.and_then(|d| d.error_code()).unwrap_or("Unknown");
+        ItemFailure {
+            dt: values.join(","),
+            code: code.to_owned(),
+            message: detail
+                .and_then(|d| d.error_message())
+                .unwrap_or_default()
+                .to_owned(),
+            transient: is_transient_code(code),
+        }
+    }
 }
 
 /// What [`create_partitions`] did.
@@ -189,34 +205,6 @@ fn fastrand_jitter(max: u64) -> u64 {
     nanos % max.max(1)
 }
 
-/// A per-partition error in the answer to a batch call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemError {
-    /// The partition's values, joined with `,` (for a `dt` partition: the day).
-    pub values: String,
-    /// Glue's error code (`Unknown` when it sent none).
-    pub code: String,
-    /// Glue's message.
-    pub message: String,
-}
-
-impl ItemError {
-    /// The error Glue answered for the partition `values`.
-    pub fn new(values: &[String], detail: Option<&ErrorDetail>) -> ItemError {
-        ItemError {
-            values: values.join(","),
-            code: detail
-                .and_then(|d| d.error_code())
-                .unwrap_or("Unknown")
-                .to_owned(),
-            message: detail
-                .and_then(|d| d.error_message())
-                .unwrap_or_default()
-                .to_owned(),
-        }
-    }
-}
-
 /// What [`run_batches`] did.
 #[derive(Debug, Clone, Default)]
 pub struct BatchReport {
@@ -241,7 +229,7 @@ pub struct BatchReport {
 pub async fn run_batches<F, Fut>(dts: &[Dt], per_call: usize, mut call: F) -> BatchReport
 where
     F: FnMut(Vec<Dt>) -> Fut,
-    Fut: Future<Output = Result<Vec<ItemError>, GlueCallError>>,
+    Fut: Future<Output = Result<Vec<ItemFailure>, GlueCallError>>,
 {
     let mut report = BatchReport::default();
     for chunk in dts.chunks(per_call.max(1)) {
@@ -257,22 +245,15 @@ where
                     return report;
                 }
             };
+            report.done += pending.len().saturating_sub(errors.len());
             let mut retry = Vec::new();
-            for err in &errors {
-                match Dt::parse(&err.values).ok() {
+            for err in errors {
+                match Dt::parse(&err.dt).ok() {
                     _ if err.code == "AlreadyExistsException" => report.existing += 1,
-                    Some(dt) if is_transient_code(&err.code) && attempt < ITEM_ATTEMPTS => {
-                        retry.push(dt)
-                    }
-                    _ => report.failed.push(ItemFailure {
-                        dt: err.values.clone(),
-                        code: err.code.clone(),
-                        message: err.message.clone(),
-                        transient: is_transient_code(&err.code),
-                    }),
+                    Some(dt) if err.transient && attempt < ITEM_ATTEMPTS => retry.push(dt),
+                    _ => report.failed.push(err),
                 }
             }
-            report.done += pending.len().saturating_sub(errors.len());
             if !retry.is_empty() {
                 tokio::time::sleep(backoff(attempt)).await;
             }
@@ -291,7 +272,7 @@ pub async fn create_call(
     table: Table,
     template: &StorageDescriptor,
     dts: &[Dt],
-) -> Result<Vec<ItemError>, GlueCallError> {
+) -> Result<Vec<ItemFailure>, GlueCallError> {
     let inputs: Vec<PartitionInput> = dts
         .iter()
         .map(|dt| partition_input(template, bucket, table, *dt))
@@ -307,7 +288,7 @@ pub async fn create_call(
     Ok(out
         .errors()
         .iter()
-        .map(|e| ItemError::new(e.partition_values(), e.error_detail()))
+        .map(|e| ItemFailure::new(e.partition_values(), e.error_detail()))
         .collect())
 }
 

@@ -16,8 +16,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::aws::partitions::{
-    BatchReport, GlueCallError, ItemError, MAX_PARTITIONS_PER_CREATE, create_call, partition_input,
-    run_batches, table_storage_descriptor,
+    BatchReport, GlueCallError, ItemFailure, MAX_PARTITIONS_PER_CREATE, create_call,
+    partition_input, run_batches, table_storage_descriptor,
 };
 use crate::core::layout::{Dt, partition_location, table_prefix};
 use crate::core::schema::{PARTITION_KEY, Table};
@@ -410,7 +410,7 @@ async fn delete_call(
     database: &str,
     table: Table,
     dts: &[Dt],
-) -> Result<Vec<ItemError>, GlueCallError> {
+) -> Result<Vec<ItemFailure>, GlueCallError> {
     let operation = "BatchDeletePartition";
     let values = dts
         .iter()
@@ -428,7 +428,7 @@ async fn delete_call(
     Ok(out
         .errors()
         .iter()
-        .map(|e| ItemError::new(e.partition_values(), e.error_detail()))
+        .map(|e| ItemFailure::new(e.partition_values(), e.error_detail()))
         .collect())
 }
 
@@ -441,7 +441,7 @@ async fn update_call(
     table: Table,
     template: &StorageDescriptor,
     dts: &[Dt],
-) -> Result<Vec<ItemError>, GlueCallError> {
+) -> Result<Vec<ItemFailure>, GlueCallError> {
     let operation = "BatchUpdatePartition";
     let entries = dts
         .iter()
@@ -464,7 +464,7 @@ async fn update_call(
     Ok(out
         .errors()
         .iter()
-        .map(|e| ItemError::new(e.partition_value_list(), e.error_detail()))
+        .map(|e| ItemFailure::new(e.partition_value_list(), e.error_detail()))
         .collect())
 }
 
