@@ -1,5 +1,6 @@
 //! Creating Glue partitions for a set of `dt` values: the one implementation behind
-//! the partition Lambda and `cplogs repair-partitions`.
+//! the partition Lambda and `cplogs repair-partitions`, and the one batch path
+//! ([`run_batches`]) that repair's deletes and location fixes go through too.
 //!
 //! Each partition gets the table's own StorageDescriptor, read from Glue, with its
 //! location set to the partition's prefix in the layout. Calls carry at most 100
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_glue::types::{PartitionInput, StorageDescriptor};
+use aws_sdk_glue::types::{ErrorDetail, PartitionInput, StorageDescriptor};
 use serde::Serialize;
 
 use crate::core::layout::{Dt, partition_location};
@@ -106,7 +107,7 @@ impl GlueCallError {
     }
 }
 
-/// One partition that could not be created.
+/// One partition a batch call could not create, delete or update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemFailure {
     /// The partition.
@@ -117,6 +118,22 @@ pub struct ItemFailure {
     pub message: String,
     /// Whether it was still failing transiently when we gave up.
     pub transient: bool,
+}
+
+impl ItemFailure {
+    /// The per-partition error Glue answered in a batch call for the partition `values`.
+    pub fn new(values: &[String], detail: Option<&ErrorDetail>) -> ItemFailure {
+        let code = detail.and_then(|d| d.error_code()).unwrap_or("Unknown");
+        ItemFailure {
+            dt: values.join(","),
+            code: code.to_owned(),
+            message: detail
+                .and_then(|d| d.error_message())
+                .unwrap_or_default()
+                .to_owned(),
+            transient: is_transient_code(code),
+        }
+    }
 }
 
 /// What [`create_partitions`] did.
@@ -188,6 +205,93 @@ fn fastrand_jitter(max: u64) -> u64 {
     nanos % max.max(1)
 }
 
+/// What [`run_batches`] did.
+#[derive(Debug, Clone, Default)]
+pub struct BatchReport {
+    /// Partitions changed.
+    pub done: usize,
+    /// Partitions that already existed (creating them answered AlreadyExistsException).
+    pub existing: usize,
+    /// Partitions that could not be changed.
+    pub failed: Vec<ItemFailure>,
+    /// Calls made.
+    pub calls: usize,
+    /// A call that failed as a whole: the partitions not yet changed were not tried.
+    pub error: Option<GlueCallError>,
+}
+
+/// The one path for batch changes to partitions (create, delete, update): sends `dts`
+/// through `call` at most `per_call` at a time, retries the partitions that failed
+/// transiently on their own with backoff (at most `ITEM_ATTEMPTS` tries each), counts
+/// "already exists" as success, reports every other per-partition error, and stops at
+/// the first call that fails as a whole. `call` makes one call for the partitions it
+/// is given and returns the per-partition errors of the answer.
+pub async fn run_batches<F, Fut>(dts: &[Dt], per_call: usize, mut call: F) -> BatchReport
+where
+    F: FnMut(Vec<Dt>) -> Fut,
+    Fut: Future<Output = Result<Vec<ItemFailure>, GlueCallError>>,
+{
+    let mut report = BatchReport::default();
+    for chunk in dts.chunks(per_call.max(1)) {
+        let mut pending: Vec<Dt> = chunk.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            report.calls += 1;
+            let errors = match call(pending.clone()).await {
+                Ok(errors) => errors,
+                Err(e) => {
+                    report.error = Some(e);
+                    return report;
+                }
+            };
+            report.done += pending.len().saturating_sub(errors.len());
+            let mut retry = Vec::new();
+            for err in errors {
+                match Dt::parse(&err.dt).ok() {
+                    _ if err.code == "AlreadyExistsException" => report.existing += 1,
+                    Some(dt) if err.transient && attempt < ITEM_ATTEMPTS => retry.push(dt),
+                    _ => report.failed.push(err),
+                }
+            }
+            if !retry.is_empty() {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            pending = retry;
+        }
+    }
+    report
+}
+
+/// One BatchCreatePartition call for the partitions `dts` of `table` (data in
+/// `bucket`), each from the table's descriptor `template`: a `call` for [`run_batches`].
+pub async fn create_call(
+    glue: &Client,
+    database: &str,
+    bucket: &str,
+    table: Table,
+    template: &StorageDescriptor,
+    dts: &[Dt],
+) -> Result<Vec<ItemFailure>, GlueCallError> {
+    let inputs: Vec<PartitionInput> = dts
+        .iter()
+        .map(|dt| partition_input(template, bucket, table, *dt))
+        .collect();
+    let out = glue
+        .batch_create_partition()
+        .database_name(database)
+        .table_name(table.name())
+        .set_partition_input_list(Some(inputs))
+        .send()
+        .await
+        .map_err(|e| GlueCallError::new("BatchCreatePartition", database, table.name(), &e))?;
+    Ok(out
+        .errors()
+        .iter()
+        .map(|e| ItemFailure::new(e.partition_values(), e.error_detail()))
+        .collect())
+}
+
 /// Creates the partitions `dts` of `table` (data in `bucket`) that do not exist yet.
 ///
 /// Fails as a whole only when the table cannot be read or a call fails outright;
@@ -199,62 +303,25 @@ pub async fn create_partitions(
     table: Table,
     dts: &BTreeSet<Dt>,
 ) -> Result<CreateReport, GlueCallError> {
-    let mut report = CreateReport::default();
     if dts.is_empty() {
-        return Ok(report);
+        return Ok(CreateReport::default());
     }
     let template = table_storage_descriptor(glue, database, table).await?;
     let all: Vec<Dt> = dts.iter().copied().collect();
-    for chunk in all.chunks(MAX_PARTITIONS_PER_CREATE) {
-        let mut pending: Vec<Dt> = chunk.to_vec();
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            attempt += 1;
-            let inputs: Vec<PartitionInput> = pending
-                .iter()
-                .map(|dt| partition_input(&template, bucket, table, *dt))
-                .collect();
-            report.create_calls += 1;
-            let out = glue
-                .batch_create_partition()
-                .database_name(database)
-                .table_name(table.name())
-                .set_partition_input_list(Some(inputs))
-                .send()
-                .await
-                .map_err(|e| {
-                    GlueCallError::new("BatchCreatePartition", database, table.name(), &e)
-                })?;
-            let mut retry = Vec::new();
-            let mut failed_here = 0;
-            for err in out.errors() {
-                failed_here += 1;
-                let values = err.partition_values().join(",");
-                let dt = Dt::parse(&values).ok();
-                let detail = err.error_detail();
-                let code = detail.and_then(|d| d.error_code()).unwrap_or("Unknown");
-                let message = detail.and_then(|d| d.error_message()).unwrap_or_default();
-                match dt {
-                    _ if code == "AlreadyExistsException" => report.existing += 1,
-                    Some(dt) if is_transient_code(code) && attempt < ITEM_ATTEMPTS => {
-                        retry.push(dt)
-                    }
-                    _ => report.failed.push(ItemFailure {
-                        dt: values,
-                        code: code.to_owned(),
-                        message: message.to_owned(),
-                        transient: is_transient_code(code),
-                    }),
-                }
-            }
-            report.created += pending.len().saturating_sub(failed_here);
-            if !retry.is_empty() {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            pending = retry;
-        }
+    let batch = run_batches(&all, MAX_PARTITIONS_PER_CREATE, |chunk| {
+        let template = &template;
+        async move { create_call(glue, database, bucket, table, template, &chunk).await }
+    })
+    .await;
+    match batch.error {
+        Some(e) => Err(e),
+        None => Ok(CreateReport {
+            created: batch.done,
+            existing: batch.existing,
+            failed: batch.failed,
+            create_calls: batch.calls,
+        }),
     }
-    Ok(report)
 }
 
 #[cfg(test)]

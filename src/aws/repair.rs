@@ -1,18 +1,23 @@
 //! `cplogs repair-partitions`: reconcile each table's `dt=` prefixes in S3 with its
-//! Glue partitions. Adds what is missing (through `crate::aws::partitions`, the same code
+//! Glue partitions. Adds what is missing (with `crate::aws::partitions`, the same code
 //! as the partition Lambda), and on request removes partitions whose prefix holds no
-//! objects and corrects partitions registered at the wrong location.
+//! objects and corrects partitions registered at the wrong location. All three changes
+//! go through one path (`Batch::apply` over `partitions::run_batches`): batch sizes,
+//! retries of throttled partitions, error collection and dry runs are handled once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use aws_sdk_glue::types::{BatchUpdatePartitionRequestEntry, ErrorDetail, PartitionValueList};
+use aws_sdk_glue::types::{
+    BatchUpdatePartitionRequestEntry, PartitionValueList, StorageDescriptor,
+};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::aws::partitions::{
-    GlueCallError, create_partitions, partition_input, table_storage_descriptor,
+    BatchReport, GlueCallError, ItemFailure, MAX_PARTITIONS_PER_CREATE, create_call,
+    partition_input, run_batches, table_storage_descriptor,
 };
 use crate::core::layout::{Dt, partition_location, table_prefix};
 use crate::core::schema::{PARTITION_KEY, Table};
@@ -237,7 +242,7 @@ pub async fn repair_table(
     };
     r.in_s3 = in_s3.len();
     r.in_glue = in_glue.len();
-    let missing: BTreeSet<Dt> = in_s3
+    let missing: Vec<Dt> = in_s3
         .iter()
         .filter(|d| !in_glue.contains_key(d))
         .copied()
@@ -257,140 +262,210 @@ pub async fn repair_table(
         .collect();
     r.without_objects = if opts.delete_missing { 0 } else { extra.len() };
     r.wrong_location = if opts.fix_locations { 0 } else { wrong.len() };
+    let extra = if opts.delete_missing {
+        extra
+    } else {
+        Vec::new()
+    };
+    let wrong = if opts.fix_locations {
+        wrong
+    } else {
+        Vec::new()
+    };
 
-    if opts.dry_run {
-        r.added = missing.len();
-        r.removed = if opts.delete_missing { extra.len() } else { 0 };
-        r.fixed = if opts.fix_locations { wrong.len() } else { 0 };
-        r.calls = calls;
-        return r;
-    }
-
-    match create_partitions(glue, &opts.database, &opts.bucket, table, &missing).await {
-        Ok(report) => {
-            // A partition created meanwhile (e.g. by the Lambda) is there all the same.
-            r.added = report.created + report.existing;
-            calls.create_calls += report.create_calls;
-            r.errors.extend(
-                report
-                    .failed
-                    .iter()
-                    .map(|f| format!("create dt={}: {}: {}", f.dt, f.code, f.message)),
-            );
+    // Creating and fixing give partitions the table's own descriptor: read it once.
+    let template = if opts.dry_run || (missing.is_empty() && wrong.is_empty()) {
+        None
+    } else {
+        match table_storage_descriptor(glue, &opts.database, table).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                r.errors.push(e.to_string());
+                None
+            }
         }
-        Err(e) => r.errors.push(e.to_string()),
-    }
-    if opts.delete_missing && !extra.is_empty() {
-        delete(glue, opts, table, &extra, &mut r, &mut calls).await;
-    }
-    if opts.fix_locations && !wrong.is_empty() {
-        fix(glue, opts, table, &wrong, &mut r, &mut calls).await;
-    }
+    };
+    let batch = Batch {
+        glue,
+        opts,
+        table,
+        template: template.as_ref(),
+    };
+    // A partition created meanwhile (e.g. by the Lambda) is there all the same.
+    r.added = batch
+        .apply(Change::Create, &missing, &mut r.errors, &mut calls)
+        .await;
+    r.removed = batch
+        .apply(Change::Delete, &extra, &mut r.errors, &mut calls)
+        .await;
+    r.fixed = batch
+        .apply(Change::Fix, &wrong, &mut r.errors, &mut calls)
+        .await;
     r.calls = calls;
     r
 }
 
-/// One per-partition error of a batch call, for the summary.
-fn item_error(what: &str, values: &[String], detail: Option<&ErrorDetail>) -> String {
-    format!(
-        "{what} dt={}: {}: {}",
-        values.join(","),
-        detail.and_then(|d| d.error_code()).unwrap_or("Unknown"),
-        detail.and_then(|d| d.error_message()).unwrap_or_default()
-    )
+/// A change repair makes to a table's partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// BatchCreatePartition: partitions with objects but not in Glue.
+    Create,
+    /// BatchDeletePartition: partitions in Glue without objects (`--delete-missing`).
+    Delete,
+    /// BatchUpdatePartition: partitions at a wrong location (`--fix-locations`).
+    Fix,
 }
 
-async fn delete(
-    glue: &aws_sdk_glue::Client,
-    opts: &RepairOptions,
-    table: Table,
-    dts: &[Dt],
-    r: &mut TableRepair,
-    calls: &mut Calls,
-) {
-    for chunk in dts.chunks(MAX_PARTITIONS_PER_DELETE) {
-        let mut values = Vec::with_capacity(chunk.len());
-        for dt in chunk {
-            match PartitionValueList::builder().values(dt.to_string()).build() {
-                Ok(v) => values.push(v),
-                Err(e) => r.errors.push(format!("delete dt={dt}: {e}")),
-            }
+impl Change {
+    /// The word that starts its per-partition errors (`create dt=…: code: message`).
+    fn verb(self) -> &'static str {
+        match self {
+            Change::Create => "create",
+            Change::Delete => "delete",
+            Change::Fix => "fix",
         }
-        calls.delete_calls += 1;
-        match glue
-            .batch_delete_partition()
-            .database_name(&opts.database)
-            .table_name(table.name())
-            .set_partitions_to_delete(Some(values))
-            .send()
-            .await
-        {
-            Ok(out) => {
-                r.removed += chunk.len() - out.errors().len();
-                r.errors.extend(
-                    out.errors()
-                        .iter()
-                        .map(|e| item_error("delete", e.partition_values(), e.error_detail())),
-                );
-            }
-            Err(e) => r.errors.push(
-                GlueCallError::new("BatchDeletePartition", &opts.database, table.name(), &e)
-                    .to_string(),
-            ),
+    }
+
+    /// Where its calls are counted.
+    fn calls(self, calls: &mut Calls) -> &mut usize {
+        match self {
+            Change::Create => &mut calls.create_calls,
+            Change::Delete => &mut calls.delete_calls,
+            Change::Fix => &mut calls.update_calls,
         }
     }
 }
 
-async fn fix(
+/// What every change of one table needs: the client, the options, the table, and its
+/// descriptor (absent in a dry run, or when it could not be read).
+struct Batch<'a> {
+    glue: &'a aws_sdk_glue::Client,
+    opts: &'a RepairOptions,
+    table: Table,
+    template: Option<&'a StorageDescriptor>,
+}
+
+impl Batch<'_> {
+    /// Makes `change` to the partitions `dts`, and returns how many it changed (in a
+    /// dry run, how many it would, with no call). Every change goes through the one
+    /// batch path, [`run_batches`] (batches of at most the operation's limit, throttled
+    /// partitions retried on their own, every other failure collected); errors go to
+    /// `errors`, calls to `calls`.
+    async fn apply(
+        &self,
+        change: Change,
+        dts: &[Dt],
+        errors: &mut Vec<String>,
+        calls: &mut Calls,
+    ) -> usize {
+        if dts.is_empty() {
+            return 0;
+        }
+        if self.opts.dry_run {
+            return dts.len();
+        }
+        let (glue, database, bucket, table) = (
+            self.glue,
+            self.opts.database.as_str(),
+            self.opts.bucket.as_str(),
+            self.table,
+        );
+        let report: BatchReport = match (change, self.template) {
+            // The descriptor could not be read: that error is already reported.
+            (Change::Create | Change::Fix, None) => return 0,
+            (Change::Create, Some(template)) => {
+                run_batches(dts, MAX_PARTITIONS_PER_CREATE, |chunk| async move {
+                    create_call(glue, database, bucket, table, template, &chunk).await
+                })
+                .await
+            }
+            (Change::Delete, _) => {
+                run_batches(dts, MAX_PARTITIONS_PER_DELETE, |chunk| async move {
+                    delete_call(glue, database, table, &chunk).await
+                })
+                .await
+            }
+            (Change::Fix, Some(template)) => {
+                run_batches(dts, MAX_PARTITIONS_PER_UPDATE, |chunk| async move {
+                    update_call(glue, database, bucket, table, template, &chunk).await
+                })
+                .await
+            }
+        };
+        *change.calls(calls) += report.calls;
+        errors.extend(
+            report
+                .failed
+                .iter()
+                .map(|f| format!("{} dt={}: {}: {}", change.verb(), f.dt, f.code, f.message)),
+        );
+        errors.extend(report.error.map(|e| e.to_string()));
+        report.done + report.existing
+    }
+}
+
+/// One BatchDeletePartition call for the partitions `dts` of `table`.
+async fn delete_call(
     glue: &aws_sdk_glue::Client,
-    opts: &RepairOptions,
+    database: &str,
     table: Table,
     dts: &[Dt],
-    r: &mut TableRepair,
-    calls: &mut Calls,
-) {
-    let template = match table_storage_descriptor(glue, &opts.database, table).await {
-        Ok(t) => t,
-        Err(e) => {
-            r.errors.push(e.to_string());
-            return;
-        }
-    };
-    for chunk in dts.chunks(MAX_PARTITIONS_PER_UPDATE) {
-        let mut entries = Vec::with_capacity(chunk.len());
-        for dt in chunk {
-            match BatchUpdatePartitionRequestEntry::builder()
+) -> Result<Vec<ItemFailure>, GlueCallError> {
+    let operation = "BatchDeletePartition";
+    let values = dts
+        .iter()
+        .map(|dt| PartitionValueList::builder().values(dt.to_string()).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| GlueCallError::local(operation, database, table.name(), e))?;
+    let out = glue
+        .batch_delete_partition()
+        .database_name(database)
+        .table_name(table.name())
+        .set_partitions_to_delete(Some(values))
+        .send()
+        .await
+        .map_err(|e| GlueCallError::new(operation, database, table.name(), &e))?;
+    Ok(out
+        .errors()
+        .iter()
+        .map(|e| ItemFailure::new(e.partition_values(), e.error_detail()))
+        .collect())
+}
+
+/// One BatchUpdatePartition call setting the partitions `dts` of `table` (data in
+/// `bucket`) to the table's descriptor `template` at their own prefixes.
+async fn update_call(
+    glue: &aws_sdk_glue::Client,
+    database: &str,
+    bucket: &str,
+    table: Table,
+    template: &StorageDescriptor,
+    dts: &[Dt],
+) -> Result<Vec<ItemFailure>, GlueCallError> {
+    let operation = "BatchUpdatePartition";
+    let entries = dts
+        .iter()
+        .map(|dt| {
+            BatchUpdatePartitionRequestEntry::builder()
                 .partition_value_list(dt.to_string())
-                .partition_input(partition_input(&template, &opts.bucket, table, *dt))
+                .partition_input(partition_input(template, bucket, table, *dt))
                 .build()
-            {
-                Ok(e) => entries.push(e),
-                Err(e) => r.errors.push(format!("fix dt={dt}: {e}")),
-            }
-        }
-        calls.update_calls += 1;
-        match glue
-            .batch_update_partition()
-            .database_name(&opts.database)
-            .table_name(table.name())
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(out) => {
-                r.fixed += chunk.len() - out.errors().len();
-                r.errors.extend(
-                    out.errors()
-                        .iter()
-                        .map(|e| item_error("fix", e.partition_value_list(), e.error_detail())),
-                );
-            }
-            Err(e) => r.errors.push(
-                GlueCallError::new("BatchUpdatePartition", &opts.database, table.name(), &e)
-                    .to_string(),
-            ),
-        }
-    }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| GlueCallError::local(operation, database, table.name(), e))?;
+    let out = glue
+        .batch_update_partition()
+        .database_name(database)
+        .table_name(table.name())
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|e| GlueCallError::new(operation, database, table.name(), &e))?;
+    Ok(out
+        .errors()
+        .iter()
+        .map(|e| ItemFailure::new(e.partition_value_list(), e.error_detail()))
+        .collect())
 }
 
 /// Reconciles every table of `opts`, at most `opts.concurrency` at once, calling
@@ -434,7 +509,105 @@ pub async fn repair(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use aws_sdk_glue::Client;
+    use aws_sdk_glue::operation::batch_delete_partition::BatchDeletePartitionOutput;
+    use aws_sdk_glue::types::{ErrorDetail, PartitionError};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
     use super::*;
+
+    fn item_error(dt: &str, code: &str) -> PartitionError {
+        PartitionError::builder()
+            .partition_values(dt)
+            .error_detail(
+                ErrorDetail::builder()
+                    .error_code(code)
+                    .error_message(format!("{code} for {dt}"))
+                    .build(),
+            )
+            .build()
+    }
+
+    /// Deletes take the one batch path: at most 25 per call, a throttled partition
+    /// retried on its own, any other failure reported as `delete dt=…: code: message`.
+    #[tokio::test]
+    async fn deletes_are_batched_retried_and_reported_like_creates() {
+        let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+        let record = seen.clone();
+        let delete = mock!(Client::batch_delete_partition)
+            .match_requests(move |req| {
+                let values = req
+                    .partitions_to_delete()
+                    .iter()
+                    .map(|p| p.values().join(","))
+                    .collect();
+                record.lock().unwrap().push(values);
+                true
+            })
+            .sequence()
+            .output(|| {
+                BatchDeletePartitionOutput::builder()
+                    .errors(item_error("2026-01-02", "ThrottlingException"))
+                    .errors(item_error("2026-01-03", "AccessDeniedException"))
+                    .build()
+            })
+            .output(|| BatchDeletePartitionOutput::builder().build())
+            .repeatedly()
+            .build();
+        let glue = mock_client!(aws_sdk_glue, RuleMode::MatchAny, [&delete]);
+        let opts = RepairOptions {
+            bucket: "b".into(),
+            database: "db".into(),
+            tables: vec![Table::Action],
+            since: None,
+            until: None,
+            dry_run: false,
+            delete_missing: true,
+            fix_locations: false,
+            concurrency: 1,
+        };
+        let batch = Batch {
+            glue: &glue,
+            opts: &opts,
+            table: Table::Action,
+            template: None,
+        };
+        let start = Dt::parse("2026-01-01").unwrap().date();
+        let dts: Vec<Dt> = (0..30)
+            .map(|i| Dt::from(start + chrono::Duration::days(i)))
+            .collect();
+        let (mut errors, mut calls) = (Vec::new(), Calls::default());
+        let removed = batch
+            .apply(Change::Delete, &dts, &mut errors, &mut calls)
+            .await;
+        assert_eq!(removed, 29);
+        assert_eq!(calls.delete_calls, 3);
+        assert_eq!(
+            errors,
+            ["delete dt=2026-01-03: AccessDeniedException: AccessDeniedException for 2026-01-03"]
+        );
+        let sizes: Vec<usize> = seen.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [25, 1, 5]);
+        assert_eq!(seen.lock().unwrap()[1], ["2026-01-02"]);
+
+        // A dry run counts and calls nothing.
+        let dry = RepairOptions {
+            dry_run: true,
+            ..opts.clone()
+        };
+        let batch = Batch {
+            opts: &dry,
+            ..batch
+        };
+        let (mut errors, mut calls) = (Vec::new(), Calls::default());
+        let n = batch
+            .apply(Change::Delete, &dts, &mut errors, &mut calls)
+            .await;
+        assert_eq!((n, calls.delete_calls, errors.len()), (30, 0, 0));
+        assert_eq!(seen.lock().unwrap().len(), 3);
+    }
 
     #[test]
     fn window_expressions() {

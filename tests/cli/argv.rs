@@ -4,6 +4,8 @@
 
 use std::process::{Command, Stdio};
 
+use crate::common::cli::BIN;
+
 /// The exit codes the README documents.
 const DOCUMENTED: [i32; 6] = [0, 1, 2, 3, 4, 130];
 
@@ -328,7 +330,7 @@ fn hostile_argv_never_panics() {
         ),
     ];
     for (args, want) in &cases {
-        let o = Command::new(env!("CARGO_BIN_EXE_cplogs"))
+        let o = Command::new(BIN)
             .args(args)
             .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
             .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -5,13 +5,15 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Utc};
 use cplogs::engine::local::LocalEngine;
 use cplogs::engine::{Query, QueryEngine};
 use cplogs::ingest::{IngestReport, PartitionWriter, ingest_bytes};
 use cplogs::reports::{Breakdown, ReportParams, statement};
 use cplogs::rows::{ResultSet, Value};
 use serde_json::{Value as Json, json};
+
+use crate::common::at;
+use crate::common::events::envelope;
 
 const WEIRD: &str = "we'ird;--pipe\\ü";
 
@@ -25,17 +27,13 @@ struct Events {
 impl Events {
     fn envelope(&mut self, kind: &str, time: &str, pipeline: &str, detail: Json) -> Json {
         self.next += 1;
-        let e = json!({
-            "version": "0",
-            "id": format!("ev-{:04}", self.next),
-            "detail-type": format!("CodePipeline {kind} Execution State Change"),
-            "source": "aws.codepipeline",
-            "account": "123456789012",
-            "time": time,
-            "region": "eu-west-1",
-            "resources": [format!("arn:aws:codepipeline:eu-west-1:123456789012:{pipeline}")],
-            "detail": detail,
-        });
+        let e = envelope(
+            kind,
+            &format!("ev-{:04}", self.next),
+            time,
+            pipeline,
+            detail,
+        );
         self.list.push(e.clone());
         e
     }
@@ -286,10 +284,6 @@ fn fixture(dir: &Path) {
         assert_eq!(report.rejected, 0, "{:?}", report.rejections);
         writer.finish().unwrap();
     }
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 fn week() -> ReportParams {

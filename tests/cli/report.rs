@@ -7,29 +7,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn cplogs(args: &[&str]) -> Output {
-    cplogs_env(args, &[])
-}
-
-/// Runs cplogs with no cplogs settings from this machine, plus `env`.
-fn cplogs_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-        .env("HOME", "/nonexistent/cplogs-test-home");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") || k.starts_with("AWS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    cmd.envs(env.iter().copied()).output().expect("run cplogs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::cli::{BIN, cplogs, cplogs_env, demo as run_demo};
+use crate::common::events::envelope;
+use crate::common::text;
 
 /// Ten days of demo history for 5 pipelines, ending 2026-11-20; made once.
 fn demo() -> &'static Path {
@@ -37,8 +17,7 @@ fn demo() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().to_str().unwrap();
-        let o = cplogs(&[
-            "demo",
+        run_demo(&[
             "--out",
             out,
             "--pipelines",
@@ -48,7 +27,6 @@ fn demo() -> &'static Path {
             "--end",
             "2026-11-20",
         ]);
-        assert!(o.status.success(), "{}", text(&o.stderr));
         dir
     })
     .path()
@@ -109,7 +87,7 @@ fn every_report_runs_in_every_format() {
         let o = report(name, &["--format", "csv"]);
         assert!(o.status.success(), "{name}: {}", text(&o.stderr));
         let out = text(&o.stdout);
-        // A small demo may have no stuck execution; tests/reports.rs checks its values.
+        // A small demo may have no stuck execution; tests/engine/reports.rs checks them.
         let least = if name == "stuck" { 1 } else { 2 };
         assert!(
             out.lines().count() >= least,
@@ -379,13 +357,10 @@ fn iam_policy_per_command_with_configured_arns() {
 
 /// One pipeline event of `pipeline` as EventBridge sends it.
 fn pipeline_event(id: &str, time: &str, pipeline: &str, exec: &str, state: &str) -> Value {
-    serde_json::json!({
-        "version": "0", "id": id, "source": "aws.codepipeline", "account": "123456789012",
-        "detail-type": "CodePipeline Pipeline Execution State Change", "time": time,
-        "region": "eu-west-1",
-        "resources": [format!("arn:aws:codepipeline:eu-west-1:123456789012:{pipeline}")],
-        "detail": {"pipeline": pipeline, "execution-id": exec, "state": state, "version": 1},
-    })
+    let detail = serde_json::json!({
+        "pipeline": pipeline, "execution-id": exec, "state": state, "version": 1,
+    });
+    envelope("Pipeline", id, time, pipeline, detail)
 }
 
 /// One action event.
@@ -589,7 +564,7 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     ];
     for args in &commands {
         for round in 0..10 {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
+            let mut cmd = Command::new(BIN);
             cmd.args(args)
                 .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
                 .stdout(Stdio::piped())

@@ -5,10 +5,8 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use cplogs::Table;
 use cplogs::engine::local::{LocalEngine, LocalOptions};
 use cplogs::engine::{EngineError, Query, QueryEngine, QueryOutput};
@@ -17,9 +15,8 @@ use cplogs::reports::{Breakdown, ReportParams};
 use cplogs::rows::Value;
 use serde_json::Value as Json;
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
+use crate::common::cli::cplogs_env;
+use crate::common::{at, text};
 
 /// Ten days of demo history for 5 pipelines, ending 2026-11-20.
 fn demo() -> tempfile::TempDir {
@@ -290,24 +287,6 @@ async fn records_that_do_not_fit_the_schema_read_as_on_athena() {
     assert_eq!(r.rows, vec![vec![Value::Null]]);
 }
 
-/// Runs cplogs with no cplogs or AWS settings from this machine, plus `env`.
-fn cplogs(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-        .env("HOME", "/nonexistent/cplogs-test-home");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") || k.starts_with("AWS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().copied()).output().expect("run cplogs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 const WINDOW: [&str; 4] = ["--since", "2026-11-12", "--until", "2026-11-21"];
 
 #[test]
@@ -323,7 +302,7 @@ fn the_cli_names_a_bad_file_and_steps_over_it_on_request() {
         if args[0] != "query" {
             args.extend(WINDOW);
         }
-        cplogs(&args, &[])
+        cplogs_env(&args, &[])
     };
     let o = run(&["report", "failures"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
@@ -379,7 +358,7 @@ fn a_query_over_the_memory_limit_fails_cleanly() {
     let sql = "SELECT a.eventid, b.eventid FROM action_execution_state_change a \
                CROSS JOIN action_execution_state_change b";
     let started = Instant::now();
-    let o = cplogs(
+    let o = cplogs_env(
         &["query", sql, "--local", root, "--memory-limit", "64MB"],
         &[],
     );
@@ -392,7 +371,7 @@ fn a_query_over_the_memory_limit_fails_cleanly() {
     assert!(o.stdout.is_empty());
     assert!(started.elapsed() < Duration::from_secs(60));
     // The same limit from the environment.
-    let o = cplogs(
+    let o = cplogs_env(
         &["query", sql, "--local", root],
         &[("CPLOGS_MEMORY_LIMIT", "64MiB")],
     );
@@ -412,7 +391,7 @@ fn a_query_over_the_memory_limit_fails_cleanly() {
         "64MB",
     ];
     args.extend(WINDOW);
-    let o = cplogs(&args, &[]);
+    let o = cplogs_env(&args, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
 
@@ -430,7 +409,7 @@ fn memory_limits_are_parsed_strictly() {
         "12 parsecs",
     ] {
         let flag = format!("--memory-limit={bad}");
-        let o = cplogs(&["query", "SELECT 1", "--local", root, &flag], &[]);
+        let o = cplogs_env(&["query", "SELECT 1", "--local", root, &flag], &[]);
         assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o.stderr));
         let err = text(&o.stderr);
         assert!(
@@ -439,13 +418,13 @@ fn memory_limits_are_parsed_strictly() {
         );
         assert!(!err.contains("panicked"), "{err}");
     }
-    let o = cplogs(
+    let o = cplogs_env(
         &["query", "SELECT 1", "--local", root],
         &[("CPLOGS_MEMORY_LIMIT", "half")],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("CPLOGS_MEMORY_LIMIT"));
-    let o = cplogs(
+    let o = cplogs_env(
         &[
             "query",
             "SELECT 1 AS one",
@@ -468,7 +447,7 @@ fn a_slow_local_query_stops_at_the_timeout() {
     let sql = "SELECT count(*) AS n FROM action_execution_state_change a \
                CROSS JOIN action_execution_state_change b CROSS JOIN action_execution_state_change c";
     let started = Instant::now();
-    let o = cplogs(&["query", sql, "--local", root, "--timeout", "1s"], &[]);
+    let o = cplogs_env(&["query", sql, "--local", root, "--timeout", "1s"], &[]);
     let took = started.elapsed();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     assert!(

@@ -8,33 +8,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use flate2::read::MultiGzDecoder;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_cplogs");
-
-fn cplogs(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run cplogs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn fixture(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/events")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use crate::common::cli::{BIN, cplogs, demo};
+use crate::common::events::fixture;
+use crate::common::text;
 
 /// Demo events (EventBridge JSON lines, arrival order) for 2026-03-01..=2026-03-10.
 fn demo_events(pipelines: &str) -> Vec<u8> {
-    let o = cplogs(&[
-        "demo",
+    demo(&[
         "--print-events",
         "--pipelines",
         pipelines,
@@ -44,9 +30,8 @@ fn demo_events(pipelines: &str) -> Vec<u8> {
         "2026-03-10",
         "--seed",
         "7",
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    o.stdout
+    ])
+    .stdout
 }
 
 /// What a directory holds: completed files (every one must be whole gzip JSON lines),

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
 use cplogs::core::schema::{DEFAULT_DATABASE, Table};
 use cplogs::reports::{Breakdown, Literal, REPORTS, ReportParams, all_statements, sql::markers};
 use datafusion::sql::sqlparser::ast::{
@@ -14,6 +13,8 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::common::at;
 
 fn ddl_path(table: Table) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("sql/ddl/{}.sql", table.name()))
@@ -153,10 +154,6 @@ fn walk(sql: &str) -> Found {
     let mut found = Found::default();
     let _ = statements[0].visit(&mut found);
     found
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 /// Every statement of every report as it is sent, with user text that is easy to

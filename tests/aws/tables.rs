@@ -1,57 +1,25 @@
 //! `cplogs tables create|show|diff|drop` end to end against moto's server (started by
 //! tests/run.sh), checked through Glue reads.
 
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use aws_sdk_glue::types::{Table as GlueTable, TableInput};
 use cplogs::Table;
 use serde_json::Value;
 
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-fn endpoint() -> String {
-    std::env::var("CPLOGS_TEST_ENDPOINT").expect(
-        "CPLOGS_TEST_ENDPOINT is not set: run the tests with `bash tests/run.sh`, which starts moto",
-    )
-}
+use crate::common::cli::cplogs_aws;
+use crate::common::moto::{endpoint, glue, unique};
+use crate::common::text;
 
 fn database() -> String {
-    format!(
-        "tables_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
+    unique("tables_test").replace('-', "_")
 }
 
 fn tables(db: &str, args: &[&str]) -> (Option<i32>, Value, String) {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_cplogs"))
-        .arg("tables")
-        .args(args)
-        .args([
-            "--database",
-            db,
-            "--bucket",
-            "logs",
-            "--region",
-            "us-east-1",
-        ])
-        .args(["--endpoint-url", &endpoint(), "--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let mut all = vec!["tables"];
+    all.extend_from_slice(args);
+    all.extend(["--database", db, "--bucket", "logs", "--format", "json"]);
+    let out = cplogs_aws(&endpoint(), "us-east-1", &all);
     let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), json, stderr)
-}
-
-async fn glue() -> aws_sdk_glue::Client {
-    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(endpoint()),
-    })
-    .await;
-    cplogs::aws::sdk::glue_client(&config)
+    (out.status.code(), json, text(&out.stderr))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

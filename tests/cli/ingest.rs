@@ -3,35 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 
-fn cplogs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cplogs"))
-        .args(args)
-        .output()
-        .expect("run cplogs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events")
-}
-
-fn fixture_paths() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(fixture_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    v.sort();
-    v
-}
+use crate::common::cli::{cplogs, hermetic};
+use crate::common::events::{fixture_dir, fixture_paths};
+use crate::common::text;
 
 /// Every data file under `root`, as (relative path, its JSON lines).
 fn read_tree(root: &Path) -> BTreeMap<String, Vec<Value>> {
@@ -78,11 +58,11 @@ fn ingest_writes_the_bucket_layout() {
     let paths = fixture_paths();
     args.extend(paths.iter().map(String::as_str));
     let o = cplogs(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(
-        stderr(&o).contains("ingested 11 event(s)"),
+        text(&o.stderr).contains("ingested 11 event(s)"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     assert!(o.stdout.is_empty(), "data goes to files, stats to stderr");
 
@@ -130,7 +110,7 @@ fn ingest_print_writes_records_to_stdout() {
     let mut args = vec!["ingest", "--print"];
     args.extend(paths.iter().map(String::as_str));
     let o = cplogs(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", text(&o.stderr));
     let lines: Vec<Value> = String::from_utf8(o.stdout)
         .unwrap()
         .lines()
@@ -147,7 +127,7 @@ fn ingest_reads_arrays_and_stdin() {
         .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
         .collect();
     let array = serde_json::to_string_pretty(&events).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cplogs"))
+    let mut child = hermetic()
         .args(["ingest", "--print", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -161,7 +141,7 @@ fn ingest_reads_arrays_and_stdin() {
         .write_all(array.as_bytes())
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(String::from_utf8(o.stdout).unwrap().lines().count(), 11);
 }
 
@@ -196,7 +176,7 @@ fn bad_events_are_named_counted_and_do_not_stop_the_good_ones() {
         cplogs(&args)
     };
     let o = run(&[]);
-    let err = stderr(&o);
+    let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     let name = input.display().to_string();
     assert!(
@@ -219,8 +199,8 @@ fn bad_events_are_named_counted_and_do_not_stop_the_good_ones() {
     assert_eq!(written, 2, "the valid events are still written");
 
     let o = run(&["--skip-invalid"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("3 rejected"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("3 rejected"));
 }
 
 #[test]
@@ -231,7 +211,7 @@ fn a_broken_document_reports_its_line() {
     std::fs::write(&input, &text[..text.len() - 30]).unwrap();
     let o = cplogs(&["ingest", "--print", input.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
+    let err = crate::common::text(&o.stderr);
     assert!(
         err.contains(&format!("{}:", input.display())) && err.contains("invalid JSON"),
         "{err}"
@@ -244,9 +224,9 @@ fn errors_and_usage_exit_codes() {
     let o = cplogs(&["ingest", "--print", "/nonexistent/events.json"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("cannot read /nonexistent/events.json"),
+        text(&o.stderr).contains("cannot read /nonexistent/events.json"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     assert_eq!(cplogs(&["ingest"]).status.code(), Some(2));
     assert_eq!(
@@ -281,17 +261,9 @@ fn errors_and_usage_exit_codes() {
 }
 
 fn demo(out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "demo",
-        "--out",
-        out.to_str().unwrap(),
-        "--end",
-        "2026-03-10",
-    ];
+    let mut args = vec!["--out", out.to_str().unwrap(), "--end", "2026-03-10"];
     args.extend_from_slice(extra);
-    let o = cplogs(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    o
+    crate::common::cli::demo(&args)
 }
 
 /// All records of a tree, as sorted JSON text (file names differ between runs).
@@ -330,9 +302,9 @@ fn demo_history_is_realistic() {
     let dir = tempfile::tempdir().unwrap();
     let o = demo(dir.path(), &["--pipelines", "20", "--days", "10"]);
     assert!(
-        stderr(&o).contains("demo: 20 pipelines, 10 days"),
+        text(&o.stderr).contains("demo: 20 pipelines, 10 days"),
         "{}",
-        stderr(&o)
+        text(&o.stderr)
     );
     let tree = read_tree(dir.path());
 

@@ -7,23 +7,16 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_glue::types::DatabaseInput;
 use cplogs::Table;
-use cplogs::core::layout::{Dt, partition_prefix};
+use cplogs::core::layout::Dt;
 use serde_json::{Value, json};
 
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-fn moto() -> String {
-    std::env::var("CPLOGS_TEST_ENDPOINT").expect(
-        "CPLOGS_TEST_ENDPOINT is not set: run the tests with `bash tests/run.sh`, which starts moto",
-    )
-}
+use crate::common::cli::cplogs_aws;
+use crate::common::moto::{self, endpoint, unique};
 
 /// An answer the proxy gives instead of forwarding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +217,7 @@ fn serve(client: TcpStream, plan: Shared, upstream: String) {
 fn proxy(plan: Shared) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let upstream = moto().trim_start_matches("http://").to_owned();
+    let upstream = endpoint().trim_start_matches("http://").to_owned();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
             let (plan, upstream) = (Arc::clone(&plan), upstream.clone());
@@ -236,85 +229,38 @@ fn proxy(plan: Shared) -> String {
 }
 
 /// A bucket with objects under `days` days of every table, and the three tables.
-async fn seed(days: usize) -> (String, String, aws_sdk_glue::Client, Vec<Dt>) {
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let bucket = format!("cplogs-faults-{}-{n}", std::process::id());
-    let database = format!("cplogs_faults_{}_{n}", std::process::id());
-    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(moto()),
-    })
-    .await;
-    let s3 = cplogs::aws::sdk::s3_client(&config);
-    let glue = cplogs::aws::sdk::glue_client(&config);
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    glue.create_database()
-        .database_input(DatabaseInput::builder().name(&database).build().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-    let dts: Vec<Dt> = (0..days)
-        .map(|i| Dt::from(start + chrono::Duration::days(i as i64)))
-        .collect();
-    for t in Table::ALL {
-        glue.create_table()
-            .database_name(&database)
-            .table_input(cplogs::aws::glue::table_input(t, &bucket, false).unwrap())
-            .send()
-            .await
-            .unwrap();
-        for dt in &dts {
-            s3.put_object()
-                .bucket(&bucket)
-                .key(format!("{}part-{dt}.gz", partition_prefix(t, *dt)))
-                .body(b"{}\n".to_vec().into())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+async fn seed(days: i64) -> (String, String, aws_sdk_glue::Client, Vec<Dt>) {
+    let bucket = unique("cplogs-faults");
+    let database = unique("cplogs_faults").replace('-', "_");
+    let (s3, glue) = moto::clients().await;
+    moto::create_catalog(&s3, &glue, &bucket, &database).await;
+    let dts = moto::days("2026-03-01", days);
+    moto::put_files(&s3, &bucket, &Table::ALL, &dts).await;
     (bucket, database, glue, dts)
 }
 
+/// The days of the partitions of `table` in Glue, sorted.
 async fn partitions(glue: &aws_sdk_glue::Client, database: &str, table: Table) -> Vec<String> {
-    let out = glue
-        .get_partitions()
-        .database_name(database)
-        .table_name(table.name())
-        .send()
+    moto::partitions(glue, database, table)
         .await
-        .unwrap();
-    let mut v: Vec<String> = out
-        .partitions()
-        .iter()
-        .map(|p| p.values()[0].clone())
-        .collect();
-    v.sort();
-    v
+        .into_keys()
+        .collect()
 }
 
 fn repair(endpoint: &str, bucket: &str, database: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cplogs"))
-        .args([
+    cplogs_aws(
+        endpoint,
+        "us-east-1",
+        &[
             "repair-partitions",
             "--bucket",
             bucket,
             "--database",
             database,
-        ])
-        .args([
-            "--endpoint-url",
-            endpoint,
-            "--region",
-            "us-east-1",
             "--format",
             "json",
-        ])
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-        .output()
-        .unwrap()
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

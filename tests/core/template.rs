@@ -1,6 +1,6 @@
 //! `infra/template.yaml` against the code: its Glue tables are exactly the schema's
 //! rendering, and each table's rule, stream and transform point at that table.
-//! `CPLOGS_UPDATE_TEMPLATE=1 cargo test --test template` rewrites the generated block.
+//! `CPLOGS_UPDATE_TEMPLATE=1 cargo test --test core template` rewrites the generated block.
 //!
 //! The template's tables are also deployed here in miniature (intrinsic functions
 //! resolved as CloudFormation would, for both values of `UsePartitionProjection`) and
@@ -43,7 +43,7 @@ fn glue_tables_are_the_schema() {
     }
     panic!(
         "the Glue tables in infra/template.yaml differ from src/schema.rs; \
-         run `CPLOGS_UPDATE_TEMPLATE=1 cargo test --test template` and review the diff"
+         run `CPLOGS_UPDATE_TEMPLATE=1 cargo test --test core template` and review the diff"
     );
 }
 

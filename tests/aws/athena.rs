@@ -4,19 +4,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn endpoint() -> String {
-    std::env::var("CPLOGS_TEST_ENDPOINT").expect(
-        "CPLOGS_TEST_ENDPOINT is not set: run the tests with `bash tests/run.sh`, which starts moto",
-    )
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::cli::{BIN, cplogs_aws};
+use crate::common::moto::endpoint;
+use crate::common::text;
 
 /// Queues query results in moto (each is taken by the next new query execution).
 /// Posted over a plain socket: the tests need no HTTP client crate for this.
@@ -48,19 +42,6 @@ fn row(cells: &[&str]) -> Value {
     json!({"Data": cells.iter().map(|c| json!({"VarCharValue": c})).collect::<Vec<_>>()})
 }
 
-fn cplogs(region: &str, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .args(["--endpoint-url", &endpoint(), "--region", region])
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") && k != "CPLOGS_TEST_ENDPOINT" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.output().expect("run cplogs")
-}
-
 #[test]
 fn a_report_runs_on_athena_and_comes_back_typed() {
     // A region of its own, so no other test takes these results.
@@ -78,7 +59,8 @@ fn a_report_runs_on_athena_and_comes_back_typed() {
             },
         ]),
     );
-    let o = cplogs(
+    let o = cplogs_aws(
+        &endpoint(),
         region,
         &[
             "report",
@@ -122,7 +104,8 @@ fn more_than_a_thousand_rows_all_arrive() {
         region,
         json!([{"rows": rows, "column_info": [column("n", "integer")]}]),
     );
-    let o = cplogs(
+    let o = cplogs_aws(
+        &endpoint(),
         region,
         &[
             "query",
@@ -144,7 +127,7 @@ fn more_than_a_thousand_rows_all_arrive() {
 
 #[test]
 fn without_a_region_the_cli_explains_local_mode() {
-    let o = Command::new(env!("CARGO_BIN_EXE_cplogs"))
+    let o = Command::new(BIN)
         .args(["report", "failures"])
         .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
         .env("HOME", "/nonexistent/cplogs-test-home")

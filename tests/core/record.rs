@@ -3,30 +3,13 @@
 //! `eventVersion` and `timestamp`), added fields, and agreement with the schema.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use cplogs::core::schema::{Column, ColumnType};
 use cplogs::{Table, transform_into};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Value, json};
 
-fn fixtures() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
-    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| {
-            let path = e.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            (
-                path.file_name().unwrap().to_string_lossy().into_owned(),
-                serde_json::from_str(&text).unwrap(),
-            )
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(out.len(), 11, "all AWS sample events are there");
-    out
-}
+use crate::common::events::fixtures;
 
 fn transform(event: &Value) -> (Table, String, Value) {
     let mut line = Vec::new();

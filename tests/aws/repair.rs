@@ -3,34 +3,18 @@
 //! dry runs, idempotence, delete-missing, fix-locations, windows, and the CLI.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_glue::config::{ConfigBag, Intercept, RuntimeComponents};
-use aws_sdk_glue::types::{DatabaseInput, PartitionInput, StorageDescriptor};
+use aws_sdk_glue::types::{PartitionInput, StorageDescriptor};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use chrono::{Duration, NaiveDate};
 use cplogs::Table;
 use cplogs::aws::repair::{RepairOptions, TableRepair, repair};
-use cplogs::core::layout::{Dt, partition_location, partition_prefix};
+use cplogs::core::layout::{Dt, partition_location};
 
-static NEXT: AtomicUsize = AtomicUsize::new(0);
-
-fn endpoint() -> String {
-    std::env::var("CPLOGS_TEST_ENDPOINT")
-        .expect("CPLOGS_TEST_ENDPOINT is not set: run the tests with `bash tests/run.sh`, which starts moto")
-}
-
-/// A unique name per test and run, so tests share one moto server safely.
-fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    )
-}
+use crate::common::cli::cplogs_aws;
+use crate::common::moto::{self, days, endpoint, unique};
 
 /// Counts requests by operation (every attempt; moto never throttles, so one each).
 #[derive(Debug, Default, Clone)]
@@ -76,16 +60,11 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let config = cplogs::aws::sdk::load_config(&cplogs::aws::sdk::AwsOptions {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(endpoint()),
-    })
-    .await;
+    let (s3, glue) = moto::clients().await;
     let counter = Counter::default();
-    let s3 = cplogs::aws::sdk::s3_client(&config);
     let glue = aws_sdk_glue::Client::from_conf(
-        aws_sdk_glue::config::Builder::from(&config)
+        glue.config()
+            .to_builder()
             .interceptor(counter.clone())
             .build(),
     );
@@ -102,66 +81,14 @@ async fn env() -> Env {
         bucket: unique("cplogs-test"),
         database: unique("cplogs_test").replace('-', "_"),
     };
-    env.s3
-        .create_bucket()
-        .bucket(&env.bucket)
-        .send()
-        .await
-        .unwrap();
-    env.glue
-        .create_database()
-        .database_input(
-            DatabaseInput::builder()
-                .name(&env.database)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    for t in Table::ALL {
-        env.glue
-            .create_table()
-            .database_name(&env.database)
-            .table_input(cplogs::aws::glue::table_input(t, &env.bucket, false).unwrap())
-            .send()
-            .await
-            .unwrap();
-    }
+    moto::create_catalog(&env.s3, &env.glue, &env.bucket, &env.database).await;
     env.counter.reset();
     env
 }
 
-fn days(first: &str, n: i64) -> Vec<Dt> {
-    let start = NaiveDate::parse_from_str(first, "%Y-%m-%d").unwrap();
-    (0..n)
-        .map(|i| Dt::from(start + Duration::days(i)))
-        .collect()
-}
-
 impl Env {
     async fn put_files(&self, tables: &[Table], dts: &[Dt]) {
-        let mut set = tokio::task::JoinSet::new();
-        let sem = Arc::new(tokio::sync::Semaphore::new(16));
-        for t in tables {
-            for dt in dts {
-                let key = format!("{}firehose-1-{dt}-00-00-00-x.gz", partition_prefix(*t, *dt));
-                let (s3, bucket, sem) = (self.s3.clone(), self.bucket.clone(), sem.clone());
-                set.spawn(async move {
-                    let _p = sem.acquire_owned().await.unwrap();
-                    s3.put_object()
-                        .bucket(bucket)
-                        .key(key)
-                        .body(b"{}\n".to_vec().into())
-                        .send()
-                        .await
-                        .unwrap();
-                });
-            }
-        }
-        while let Some(r) = set.join_next().await {
-            r.unwrap();
-        }
+        moto::put_files(&self.s3, &self.bucket, tables, dts).await;
         self.counter.reset();
     }
 
@@ -185,27 +112,7 @@ impl Env {
 
     /// Every partition of `table` in Glue: dt → location.
     async fn partitions(&self, table: Table) -> BTreeMap<String, String> {
-        let mut out = BTreeMap::new();
-        let mut pages = self
-            .glue
-            .get_partitions()
-            .database_name(&self.database)
-            .table_name(table.name())
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            for p in page.unwrap().partitions() {
-                out.insert(
-                    p.values()[0].clone(),
-                    p.storage_descriptor()
-                        .unwrap()
-                        .location()
-                        .unwrap()
-                        .to_owned(),
-                );
-            }
-        }
-        out
+        moto::partitions(&self.glue, &self.database, table).await
     }
 
     async fn add_partition(&self, table: Table, dt: Dt, location: &str) {
@@ -387,24 +294,21 @@ async fn the_cli_prints_json_and_fails_on_errors() {
     env.put_files(&[Table::Pipeline], &days("2026-02-01", 3))
         .await;
     let run = |database: &str| {
-        Command::new(env!("CARGO_BIN_EXE_cplogs"))
-            .args([
+        cplogs_aws(
+            &endpoint(),
+            "us-east-1",
+            &[
                 "repair-partitions",
                 "--bucket",
                 &env.bucket,
                 "--database",
                 database,
-                "--endpoint-url",
-                &endpoint(),
-                "--region",
-                "us-east-1",
                 "--table",
                 "pipeline_execution_state_change",
                 "--format",
                 "json",
-            ])
-            .output()
-            .unwrap()
+            ],
+        )
     };
     let ok = run(&env.database);
     assert_eq!(
@@ -469,22 +373,19 @@ async fn unparsable_dt_folders_are_reported_and_fail_the_run() {
     assert!(r[1].unparsable.is_empty());
 
     let run = |format: &str| {
-        Command::new(env!("CARGO_BIN_EXE_cplogs"))
-            .args([
+        cplogs_aws(
+            &endpoint(),
+            "us-east-1",
+            &[
                 "repair-partitions",
                 "--bucket",
                 &env.bucket,
                 "--database",
                 &env.database,
-                "--endpoint-url",
-                &endpoint(),
-                "--region",
-                "us-east-1",
                 "--format",
                 format,
-            ])
-            .output()
-            .unwrap()
+            ],
+        )
     };
     let json = run("json");
     let err = String::from_utf8_lossy(&json.stderr);

@@ -1,0 +1,11 @@
+//! cplogs against moto, the local AWS API that tests/with-moto.sh starts: Athena
+//! reports, `tables`, `repair-partitions` (library and binary), and faults injected
+//! by a proxy in front of moto. One test binary for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod athena;
+mod fault_proxy;
+mod repair;
+mod tables;
