@@ -53,6 +53,12 @@ bash tests/with-moto.sh bash -c '
 # The second SQL engine's own checks (DuckDB through sqlglot; tests/engine/reports.rs
 # runs every report on it and on the local engine and compares).
 "$(bash tests/venv.sh)/bin/python" tests/duckdb_engine_selftest.py 2>&1 | tee -a "$log" || status=$?
+# The benchmark against DuckDB (benches/compare.py), as a smoke run: tiny data, one
+# run, the debug binary the tests built; it fails if any report fails on either side.
+bench_dir=$(mktemp -d)
+CPLOGS_BIN="$CARGO_TARGET_DIR/debug/cplogs" CPLOGS_BENCH_DIR="$bench_dir" \
+  "$(bash tests/venv.sh)/bin/python" benches/compare.py --smoke || status=$?
+rm -rf "$bench_dir"
 # One closing line for the whole suite (the last cargo line is the doc-tests').
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -245,7 +245,7 @@ async fn the_cost_guard_estimates_the_window_and_refuses_above_max_scan() {
     let before = executions().await;
     let mut args = window.to_vec();
     args.extend(["--format", "json"]);
-    let o = tokio::task::spawn_blocking(move || cplogs(region, &args))
+    let o = tokio::task::spawn_blocking(move || cplogs_aws(&endpoint(), region, &args))
         .await
         .unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -262,7 +262,7 @@ async fn the_cost_guard_estimates_the_window_and_refuses_above_max_scan() {
     // Above --max-scan (or CPLOGS_MAX_SCAN): refused before any Athena call.
     let mut args = window.to_vec();
     args.extend(["--max-scan", "3KB"]);
-    let o = tokio::task::spawn_blocking(move || cplogs(region, &args))
+    let o = tokio::task::spawn_blocking(move || cplogs_aws(&endpoint(), region, &args))
         .await
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
@@ -274,7 +274,8 @@ async fn the_cost_guard_estimates_the_window_and_refuses_above_max_scan() {
     assert_eq!(executions().await, before + 2, "no query was started");
     // --max-scan without a bucket cannot estimate: a usage error, not a silent pass.
     let o = tokio::task::spawn_blocking(move || {
-        cplogs(
+        cplogs_aws(
+            &endpoint(),
             region,
             &[
                 "report",

@@ -6,6 +6,9 @@
 mod common;
 
 mod athena;
+mod doctor;
 mod fault_proxy;
+mod iam_policy;
 mod repair;
+mod rewrite;
 mod tables;

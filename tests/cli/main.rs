@@ -8,4 +8,5 @@ mod common;
 mod argv;
 mod ingest;
 mod ingest_faults;
+mod output;
 mod report;

@@ -13,7 +13,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_cplogs");
 pub fn hermetic() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-        .env("HOME", "/nonexistent/cplogs-test-home");
+        .env("HOME", "/nonexistent/cplogs-test-home")
+        // Tables are fitted to COLUMNS off a terminal: the tests say when they want it.
+        .env_remove("COLUMNS");
     for (k, _) in std::env::vars() {
         if k.starts_with("CPLOGS_") || k.starts_with("AWS_") {
             cmd.env_remove(k);

@@ -11,27 +11,14 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
-fn cplogs(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") && k != "CPLOGS_TEST_ENDPOINT" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.output().expect("run cplogs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::cli::{cplogs, cplogs_aws};
+use crate::common::moto::endpoint;
+use crate::common::text;
 
 fn event(id: &str, execution: &str, time: &str) -> String {
     json!({
@@ -202,7 +189,7 @@ fn a_local_copy_is_replayed_once_and_what_still_fails_is_listed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bucket_is_replayed_once() {
     use cplogs::aws::sdk::{AwsOptions, load_config, s3_client};
-    let endpoint = std::env::var("CPLOGS_TEST_ENDPOINT").expect("run under tests/with-moto.sh");
+    let endpoint = endpoint();
     let config = load_config(&AwsOptions {
         region: Some("us-east-1".into()),
         endpoint_url: Some(endpoint.clone()),
@@ -221,22 +208,12 @@ async fn a_bucket_is_replayed_once() {
             .await
             .unwrap();
     }
-    let args = [
-        "replay-errors",
-        "--bucket",
-        bucket,
-        "--region",
-        "us-east-1",
-        "--endpoint-url",
-        &endpoint,
-        "--format",
-        "json",
-    ]
-    .map(str::to_owned);
-    let run = |args: [String; 9]| {
+    let args = ["replay-errors", "--bucket", bucket, "--format", "json"].map(str::to_owned);
+    let run = |args: [String; 5]| {
+        let endpoint = endpoint.clone();
         tokio::task::spawn_blocking(move || {
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
-            cplogs(&a)
+            cplogs_aws(&endpoint, "us-east-1", &a)
         })
     };
     let o = run(args.clone()).await.unwrap();

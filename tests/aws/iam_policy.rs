@@ -3,40 +3,26 @@
 //! that cannot be known, or the bucket is missing, it refuses (exit 2) instead of
 //! granting any bucket.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn endpoint() -> String {
-    std::env::var("CPLOGS_TEST_ENDPOINT").expect(
-        "CPLOGS_TEST_ENDPOINT is not set: run the tests with `bash tests/run.sh`, which starts moto",
-    )
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::cli::hermetic;
+use crate::common::moto::endpoint;
+use crate::common::text;
 
 /// A region no other test uses, so the workgroups here are this file's alone.
 const REGION: &str = "ap-southeast-2";
 
-/// Runs cplogs with no settings from this machine or the environment but `args`.
+/// Runs cplogs hermetically (no settings of this machine) with moto's test credentials.
 fn cplogs(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-        .env("HOME", "/nonexistent/cplogs-test-home");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") || k == "AWS_REGION" || k == "AWS_DEFAULT_REGION" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    hermetic()
+        .args(args)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing");
-    cmd.output().expect("run cplogs")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("run cplogs")
 }
 
 /// Creates workgroup `name` in moto, with `location` as its result location.

@@ -3,25 +3,13 @@
 //! healthy one and fail, with a fix, on the broken one.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-fn cplogs(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") && k != "CPLOGS_TEST_ENDPOINT" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.output().expect("run cplogs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::cli::{cplogs, cplogs_aws};
+use crate::common::moto::endpoint;
+use crate::common::text;
 
 /// The checks of a `doctor --format json` run, by name: whether each passed.
 fn verdicts(o: &Output) -> Vec<(String, bool)> {
@@ -171,7 +159,7 @@ fn a_local_copy_healthy_then_broken() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_deployment_on_moto_healthy_then_broken() {
     use cplogs::aws::sdk::{AwsOptions, load_config, s3_client};
-    let endpoint = std::env::var("CPLOGS_TEST_ENDPOINT").expect("run under tests/with-moto.sh");
+    let endpoint = endpoint();
     let region = "sa-east-1";
     let config = load_config(&AwsOptions {
         region: Some(region.into()),
@@ -238,20 +226,13 @@ async fn a_deployment_on_moto_healthy_then_broken() {
         .queue_url()
         .unwrap()
         .to_owned();
-    let aws = [
-        "--bucket",
-        bucket,
-        "--region",
-        region,
-        "--endpoint-url",
-        &endpoint,
-    ];
     let run = |extra: Vec<String>| {
-        let mut args: Vec<String> = aws.iter().map(|s| (*s).to_owned()).collect();
+        let mut args = vec!["--bucket".to_owned(), bucket.to_owned()];
         args.extend(extra);
+        let endpoint = endpoint.clone();
         tokio::task::spawn_blocking(move || {
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
-            cplogs(&a)
+            cplogs_aws(&endpoint, region, &a)
         })
     };
     let s = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();

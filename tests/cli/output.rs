@@ -9,27 +9,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
-/// Runs cplogs with no settings from this machine, plus `env`.
-fn cplogs_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cplogs"));
-    cmd.args(args)
-        .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-        .env_remove("COLUMNS");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CPLOGS_") || k.starts_with("AWS_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(env.iter().copied()).output().expect("run cplogs")
-}
-
-fn cplogs(args: &[&str]) -> Output {
-    cplogs_env(args, &[])
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::common::cli::{cplogs, cplogs_env};
+use crate::common::text;
 
 /// Twenty days of demo history for 8 pipelines ending 2026-11-20; made once.
 fn demo() -> &'static str {
