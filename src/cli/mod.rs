@@ -21,6 +21,7 @@ macro_rules! note {
 
 mod audit;
 mod config;
+mod dashboard;
 mod demo;
 pub mod exit;
 pub mod global;
@@ -62,6 +63,9 @@ pub enum Command {
     Tables(tables::TablesArgs),
     /// Run a canned report (see `cplogs reports`).
     Report(report::ReportArgs),
+    /// Write an HTML dashboard (one self-contained file: charts and tables) of the
+    /// window's reports.
+    Dashboard(dashboard::DashboardArgs),
     /// List the canned reports with their descriptions and options.
     #[command(after_help = "Examples:\n  cplogs reports\n  cplogs reports --format json")]
     Reports,
@@ -119,6 +123,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::RepairPartitions(args) => repair::run(args, &cx),
         Command::Tables(args) => tables::run(args, &cx),
         Command::Report(args) => report::run(args, &cx),
+        Command::Dashboard(args) => dashboard::run(args, &cx),
         Command::Reports => reports::run(&mut io::stdout().lock(), &cx),
         Command::Query(args) => query::run(args, &cx),
         Command::Audit(args) => audit::run(args, &cx),

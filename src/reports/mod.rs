@@ -4,6 +4,7 @@
 //! the statements that run and the tests' list of reports all derive from it; adding
 //! a report is one SQL file under `sql/reports/` plus one row here.
 
+pub mod dashboard;
 pub mod params;
 pub mod sql;
 
@@ -206,6 +207,14 @@ pub const REPORTS: &[Report] = &[
         window: WindowRule::Given,
         shape: Shape::Rows,
         sections: &[always(sql_file!("dora"))],
+    },
+    Report {
+        name: "trends",
+        summary: "per pipeline and day: executions, failures, failure rate, p50/p90 duration",
+        options: &[],
+        window: WindowRule::Given,
+        shape: Shape::Rows,
+        sections: &[always(sql_file!("trends"))],
     },
     Report {
         name: "approvals",
