@@ -163,7 +163,11 @@ fn png_pixels(bytes: &[u8]) -> (usize, usize, Vec<[u8; 3]>) {
                 3 => ((u16::from(a) + u16::from(b)) / 2) as u8,
                 4 => {
                     let p = i16::from(a) + i16::from(b) - i16::from(c);
-                    let (pa, pb, pc) = ((p - i16::from(a)).abs(), (p - i16::from(b)).abs(), (p - i16::from(c)).abs());
+                    let (pa, pb, pc) = (
+                        (p - i16::from(a)).abs(),
+                        (p - i16::from(b)).abs(),
+                        (p - i16::from(c)).abs(),
+                    );
                     if pa <= pb && pa <= pc {
                         a
                     } else if pb <= pc {
@@ -315,7 +319,15 @@ fn the_dashboard_in_a_headless_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("logs");
     let data_s = data.to_str().unwrap();
-    cplogs(&["demo", "--out", data_s, "--end", "2026-11-20", "--seed", "7"]);
+    cplogs(&[
+        "demo",
+        "--out",
+        data_s,
+        "--end",
+        "2026-11-20",
+        "--seed",
+        "7",
+    ]);
     let page = tmp.path().join("dashboard.html");
     let out = cplogs(&[
         "--local",
@@ -337,8 +349,12 @@ fn the_dashboard_in_a_headless_browser() {
     assert!(html.len() < 2_000_000, "{} bytes", html.len());
     // Nothing in the page names anything to load: no script, stylesheet, image,
     // frame or font source, and the CSP forbids whatever might slip through.
-    assert!(html.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;"));
-    for needle in ["<script", "<link", " src=", "url(", "@import", "<iframe", "<object"] {
+    assert!(html.contains(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src &#39;none&#39;"
+    ));
+    for needle in [
+        "<script", "<link", " src=", "url(", "@import", "<iframe", "<object",
+    ] {
         assert!(!html.contains(needle), "the page holds {needle}");
     }
 
@@ -377,7 +393,11 @@ fn the_dashboard_in_a_headless_browser() {
     let colours: HashSet<[u8; 3]> = pixels.iter().copied().collect();
     let inked = pixels.iter().filter(|p| **p != [255, 255, 255]).count();
     assert!(colours.len() > 100, "{} distinct colours", colours.len());
-    assert!(inked * 10 > pixels.len(), "{inked} of {} pixels not white", pixels.len());
+    assert!(
+        inked * 10 > pixels.len(),
+        "{inked} of {} pixels not white",
+        pixels.len()
+    );
     if std::env::var_os("CPLOGS_UPDATE_DOC").is_some() {
         let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/dashboard.png");
         std::fs::copy(&shot, doc).unwrap();
@@ -386,7 +406,7 @@ fn the_dashboard_in_a_headless_browser() {
     // The numbers: every table as the browser parsed it equals the JSON report.
     let (dom, console) = browse(&page, &tmp.path().join("p2"), &["--dump-dom"]);
     assert!(console.is_empty(), "console messages: {console:#?}");
-    let tables = tables(&dom);
+    let page_tables = tables(&dom);
     let reports: Vec<(&str, Json)> = ["failures", "durations", "flaky", "dora", "trends", "stuck"]
         .into_iter()
         .map(|r| (r, report_json(data_s, r, &[])))
@@ -395,7 +415,7 @@ fn the_dashboard_in_a_headless_browser() {
     for (_, doc) in &reports {
         for result in doc["results"].as_array().unwrap() {
             let name = result["name"].as_str().unwrap();
-            let t = tables
+            let t = page_tables
                 .iter()
                 .find(|t| t.section == name)
                 .unwrap_or_else(|| panic!("no table of {name} in the page"));
@@ -404,8 +424,14 @@ fn the_dashboard_in_a_headless_browser() {
             compared += 1;
         }
     }
-    assert_eq!(compared, 7, "failures (2 sections), durations, flaky, dora, trends, stuck");
-    let timelines: Vec<&Table> = tables.iter().filter(|t| t.section == "timeline").collect();
+    assert_eq!(
+        compared, 7,
+        "failures (2 sections), durations, flaky, dora, trends, stuck"
+    );
+    let timelines: Vec<&Table> = page_tables
+        .iter()
+        .filter(|t| t.section == "timeline")
+        .collect();
     assert_eq!(timelines.len(), 20, "one timeline per pipeline");
     for t in timelines {
         let p = t.pipeline.as_deref().unwrap();
@@ -423,9 +449,13 @@ fn the_dashboard_in_a_headless_browser() {
     let (dom, console) = browse(&single, &tmp.path().join("p3"), &["--dump-dom"]);
     assert!(console.is_empty(), "console messages: {console:#?}");
     let doc = report_json(data_s, "failures", &[]);
-    let tables = tables(&dom);
-    assert_eq!(tables.len(), 2);
-    for (t, result) in tables.iter().zip(doc["results"].as_array().unwrap()) {
-        assert_table_equals_json(t, result, &format!("report failures --format html: {}", t.section));
+    let single_tables = tables(&dom);
+    assert_eq!(single_tables.len(), 2);
+    for (t, result) in single_tables.iter().zip(doc["results"].as_array().unwrap()) {
+        assert_table_equals_json(
+            t,
+            result,
+            &format!("report failures --format html: {}", t.section),
+        );
     }
 }

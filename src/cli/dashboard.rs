@@ -71,7 +71,11 @@ pub fn run(args: DashboardArgs, cx: &Context) -> Result<Exit> {
             result: &part.output.result,
         })
         .collect();
-    let (since, until, now) = (p.since_iso(), p.until_iso(), now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    let (since, until, now) = (
+        p.since_iso(),
+        p.until_iso(),
+        now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    );
     let stuck_since = data.stuck_params.since_iso();
     let view = DashboardView {
         since: &since,
@@ -85,8 +89,7 @@ pub fn run(args: DashboardArgs, cx: &Context) -> Result<Exit> {
     };
     let mut page = Vec::new();
     html::dashboard(&mut page, &view)?;
-    std::fs::write(&args.out, &page)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&args.out, &page).with_context(|| format!("writing {}", args.out.display()))?;
     print::stats_line(engine, &data.outputs());
     note!(
         "dashboard: wrote {} ({}, {} pipeline(s), {} timeline(s))",

@@ -19,8 +19,7 @@ use crate::rows::{Kind, ResultSet, Value};
 
 /// The page's Content-Security-Policy: nothing may load from anywhere; only the
 /// page's own inline styles apply and images may only be data: URLs.
-pub const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222;background:#f6f7f9}\
 header{background:#1f2d3d;color:#fff;padding:12px 24px}header h1{margin:0;font-size:20px}\
@@ -165,7 +164,11 @@ fn timeline_bars(r: &ResultSet) -> Vec<Bar> {
 
 /// The days of a window: every day from `since` to the day before `until` ends, or,
 /// when that is more than a year, only the days the series hold.
-fn days_of(since: Option<NaiveDate>, until: Option<NaiveDate>, data: &BTreeSet<String>) -> Vec<String> {
+fn days_of(
+    since: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    data: &BTreeSet<String>,
+) -> Vec<String> {
     if let (Some(a), Some(b)) = (since, until)
         && a <= b
         && (b - a).num_days() <= 400
@@ -181,7 +184,11 @@ fn days_of(since: Option<NaiveDate>, until: Option<NaiveDate>, data: &BTreeSet<S
 
 /// Each pipeline's daily series from a `trends` result, aligned with `days`.
 fn series(trends: &ResultSet, days: &[String]) -> BTreeMap<String, Vec<Day>> {
-    let index: BTreeMap<&str, usize> = days.iter().enumerate().map(|(i, d)| (d.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.as_str(), i))
+        .collect();
     let mut out: BTreeMap<String, Vec<Day>> = BTreeMap::new();
     for i in 0..trends.rows.len() {
         let (Some(p), Some(day)) = (txt(trends, i, "pipeline"), txt(trends, i, "day")) else {
@@ -241,8 +248,16 @@ pub fn report(out: &mut dyn Write, sections: &[Section<'_>], metadata: &Json) ->
             page.push_str("<div class=\"cards\">");
             for (p, s) in series(r, &days) {
                 let _ = write!(page, "<div class=\"card\"><h3>{}</h3>", escape(&p));
-                page.push_str(&svg::executions_chart(&days, &s, &format!("{p}: daily executions and failure rate")));
-                page.push_str(&svg::durations_chart(&days, &s, &format!("{p}: daily p50 and p90 duration")));
+                page.push_str(&svg::executions_chart(
+                    &days,
+                    &s,
+                    &format!("{p}: daily executions and failure rate"),
+                ));
+                page.push_str(&svg::durations_chart(
+                    &days,
+                    &s,
+                    &format!("{p}: daily p50 and p90 duration"),
+                ));
                 page.push_str("</div>");
             }
             page.push_str("</div>");
@@ -354,7 +369,11 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
     }
     let listed: BTreeSet<String> = order.iter().cloned().collect();
     order.extend(rest.into_iter().filter(|p| !listed.contains(p)));
-    let anchor: BTreeMap<&str, usize> = order.iter().enumerate().map(|(i, p)| (p.as_str(), i)).collect();
+    let anchor: BTreeMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_str(), i))
+        .collect();
 
     let mut page = String::new();
     head(&mut page, "cplogs dashboard");
@@ -382,10 +401,22 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
         "–".into()
     };
     kpi(&mut page, &rate, "failure rate");
-    kpi(&mut page, &format!("{}", sum(&dora, "deployments")), "deployments");
-    kpi(&mut page, &format!("{}", actions.rows.len()), "failing actions (top)");
+    kpi(
+        &mut page,
+        &format!("{}", sum(&dora, "deployments")),
+        "deployments",
+    );
+    kpi(
+        &mut page,
+        &format!("{}", actions.rows.len()),
+        "failing actions (top)",
+    );
     kpi(&mut page, &format!("{}", flaky.rows.len()), "flaky actions");
-    kpi(&mut page, &format!("{}", stuck.rows.len()), "stuck executions");
+    kpi(
+        &mut page,
+        &format!("{}", stuck.rows.len()),
+        "stuck executions",
+    );
     page.push_str("</div><h3 style=\"margin-top:12px\">Failure rate per pipeline (worst 15)</h3>");
     page.push_str(&rate_bars(&failures, 15));
     page.push_str("</section>");
@@ -409,7 +440,11 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
     );
     let empty = vec![Day::default(); days.len()];
     for (i, p) in order.iter().enumerate() {
-        let _ = write!(page, "<article class=\"card\" id=\"p-{i}\"><h3>{}</h3><p>", escape(p));
+        let _ = write!(
+            page,
+            "<article class=\"card\" id=\"p-{i}\"><h3>{}</h3><p>",
+            escape(p)
+        );
         let f = |r: &ResultSet, c: &str| lookup(r, p, c).and_then(Value::as_f64);
         let mut facts = Vec::new();
         if let (Some(n), Some(x)) = (f(&failures, "executions"), f(&failures, "failed")) {
@@ -436,24 +471,50 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
         }
         page.push_str("</p>");
         let s = per.get(p).unwrap_or(&empty);
-        page.push_str(&svg::executions_chart(&days, s, &format!("{p}: daily executions and failure rate")));
-        page.push_str(&svg::durations_chart(&days, s, &format!("{p}: daily p50 and p90 duration")));
+        page.push_str(&svg::executions_chart(
+            &days,
+            s,
+            &format!("{p}: daily executions and failure rate"),
+        ));
+        page.push_str(&svg::durations_chart(
+            &days,
+            s,
+            &format!("{p}: daily p50 and p90 duration"),
+        ));
         page.push_str("</article>");
     }
     page.push_str("</div></section>");
 
     // Tables people act on.
     page.push_str("<section id=\"failing\"><h2>Top failing actions</h2>");
-    table(&mut page, "failures_actions", "", "The actions with the most failed attempts in the window", &actions);
+    table(
+        &mut page,
+        "failures_actions",
+        "",
+        "The actions with the most failed attempts in the window",
+        &actions,
+    );
     page.push_str("</section><section id=\"flaky\"><h2>Flaky actions</h2>");
-    table(&mut page, "flaky", "", "Actions that failed and then succeeded in the same execution", &flaky);
+    table(
+        &mut page,
+        "flaky",
+        "",
+        "Actions that failed and then succeeded in the same execution",
+        &flaky,
+    );
     let _ = write!(
         page,
         "</section><section id=\"stuck\"><h2>Stuck executions</h2><p class=\"note\">Started more than 24h before {} with no terminal event since (looking back to {}).</p>",
         escape(v.now),
         escape(v.stuck_since)
     );
-    table(&mut page, "stuck", "", "Executions with no terminal event", &stuck);
+    table(
+        &mut page,
+        "stuck",
+        "",
+        "Executions with no terminal event",
+        &stuck,
+    );
     page.push_str("</section>");
 
     // Timelines: one <details> per pipeline, the first open.
@@ -491,11 +552,19 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
     for (name, caption) in [
         ("failures", "Failure rate per pipeline"),
         ("dora", "DORA figures per pipeline"),
-        ("durations", "Duration of succeeded executions per pipeline, seconds"),
+        (
+            "durations",
+            "Duration of succeeded executions per pipeline, seconds",
+        ),
         ("trends", "Per pipeline and day"),
     ] {
         let r = v.result(name);
-        let _ = write!(page, "<details{}><summary>{}</summary>", if name == "trends" { "" } else { " open" }, escape(caption));
+        let _ = write!(
+            page,
+            "<details{}><summary>{}</summary>",
+            if name == "trends" { "" } else { " open" },
+            escape(caption)
+        );
         table(&mut page, name, "", caption, &r);
         page.push_str("</details>");
     }
@@ -517,14 +586,28 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_only_web_urls_are_links() {
-        assert_eq!(escape("<a href='x'>&\"\u{0}"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\u{fffd}");
+        assert_eq!(
+            escape("<a href='x'>&\"\u{0}"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\u{fffd}"
+        );
         assert!(linkable("https://console.aws.amazon.com/x?a=1&b=2"));
         assert!(linkable("HTTP://example.com"));
-        for bad in ["javascript:alert(1)", "data:text/html,x", "//evil", "https://a b", "ftp://x", ""] {
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "//evil",
+            "https://a b",
+            "ftp://x",
+            "",
+        ] {
             assert!(!linkable(bad), "{bad}");
         }
         let r = ResultSet {
-            columns: vec![col("pipeline", Kind::Text), col("url", Kind::Text), col("n", Kind::Int)],
+            columns: vec![
+                col("pipeline", Kind::Text),
+                col("url", Kind::Text),
+                col("n", Kind::Int),
+            ],
             rows: vec![
                 vec![
                     Value::Text("<script>alert(1)</script>".into()),
@@ -551,7 +634,10 @@ mod tests {
         let html = String::from_utf8(out).unwrap();
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("href=\"javascript"), "{html}");
-        assert!(html.contains("<a href=\"https://x.test/?a=&lt;b&gt;\""), "{html}");
+        assert!(
+            html.contains("<a href=\"https://x.test/?a=&lt;b&gt;\""),
+            "{html}"
+        );
         assert!(html.contains("Content-Security-Policy"));
         assert!(html.contains("fail&lt;ures"));
     }
@@ -585,7 +671,11 @@ mod tests {
                 .map(|i| {
                     vec![
                         Value::Text(format!("p{i}")),
-                        Value::Text(if i % 7 == 0 { "garbage".into() } else { "2026-11-02".into() }),
+                        Value::Text(if i % 7 == 0 {
+                            "garbage".into()
+                        } else {
+                            "2026-11-02".into()
+                        }),
                         Value::Int(i),
                         Value::Null,
                         Value::Float(f64::NAN),
@@ -596,8 +686,16 @@ mod tests {
                 .collect(),
         };
         let timeline = ResultSet {
-            columns: vec![col("stage", Kind::Text), col("start", Kind::Text), col("end", Kind::Text)],
-            rows: vec![vec![Value::Null, Value::Text("not a time".into()), Value::Null]],
+            columns: vec![
+                col("stage", Kind::Text),
+                col("start", Kind::Text),
+                col("end", Kind::Text),
+            ],
+            rows: vec![vec![
+                Value::Null,
+                Value::Text("not a time".into()),
+                Value::Null,
+            ]],
         };
         let sections = [Section {
             name: "trends",

@@ -26,7 +26,7 @@ pub struct Day {
 
 const W: f64 = 420.0;
 const H: f64 = 110.0;
-const LEFT: f64 = 34.0;
+const LEFT: f64 = 46.0;
 const RIGHT: f64 = 34.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 16.0;
@@ -121,7 +121,11 @@ pub fn executions_chart(days: &[String], series: &[Day], label: &str) -> String 
         let w = (bw * 0.8).max(0.5);
         let h = bar(d.executions);
         if h > 0.0 {
-            let _ = write!(all, "M{x:.1} {:.1}h{w:.1}v{h:.1}h-{w:.1}z", TOP + plot_h - h);
+            let _ = write!(
+                all,
+                "M{x:.1} {:.1}h{w:.1}v{h:.1}h-{w:.1}z",
+                TOP + plot_h - h
+            );
         }
         let hf = bar(d.failed);
         if hf > 0.0 {
@@ -201,7 +205,7 @@ pub fn hbars(items: &[(String, f64, String)], max: f64, label: &str) -> String {
     const ROW: f64 = 18.0;
     const NAME_W: f64 = 200.0;
     const BAR_W: f64 = 300.0;
-    let w = NAME_W + BAR_W + 80.0;
+    let w = NAME_W + BAR_W + 140.0;
     let h = (items.len() as f64 * ROW + 4.0).max(ROW);
     let max = if max.is_finite() && max > 0.0 {
         max
@@ -333,7 +337,10 @@ mod tests {
             p90: Some(-3.0),
         };
         let svg = executions_chart(&days, &[odd, Day::default()], "a<b");
-        assert!(svg.contains("<title>a&lt;b</title>") && !svg.contains("NaN"), "{svg}");
+        assert!(
+            svg.contains("<title>a&lt;b</title>") && !svg.contains("NaN"),
+            "{svg}"
+        );
         assert!(!durations_chart(&days, &[odd, odd], "x").contains("NaN"));
         assert!(hbars(&[("<p>".into(), f64::NAN, "".into())], 0.0, "x").contains("&lt;p&gt;"));
         let bars = [
