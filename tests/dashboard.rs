@@ -439,6 +439,37 @@ fn the_dashboard_in_a_headless_browser() {
         assert_table_equals_json(t, &doc["results"][0], &format!("timeline of {p}"));
     }
 
+    // One pipeline, and a window without data: a page all the same.
+    let one = tmp.path().join("one.html");
+    let empty = tmp.path().join("empty.html");
+    for (file, extra) in [
+        (&one, ["--pipeline", "orders-api"]),
+        (&empty, ["--until", "2020-01-02"]),
+    ] {
+        let mut args = vec![
+            "--local",
+            data_s,
+            "dashboard",
+            "--out",
+            file.to_str().unwrap(),
+            "--since",
+            "2020-01-01",
+            "--now",
+            NOW,
+        ];
+        if extra[0] == "--pipeline" {
+            args[6] = SINCE;
+        }
+        args.extend(extra);
+        cplogs(&args);
+    }
+    let one = std::fs::read_to_string(&one).unwrap();
+    assert_eq!(one.matches("<table data-section=\"timeline\"").count(), 1);
+    assert!(!one.contains("data-pipeline=\"pricing-api\""));
+    let empty = std::fs::read_to_string(&empty).unwrap();
+    assert!(empty.contains("No execution started in the window."));
+    assert!(empty.ends_with("</html>\n"));
+
     // One report as a page, in the browser too.
     let single = tmp.path().join("failures.html");
     let out = cplogs(&[

@@ -86,6 +86,7 @@ pub fn run(args: DashboardArgs, cx: &Context) -> Result<Exit> {
         sections: &sections,
         timelines: &timelines,
         pipelines_seen: data.pipelines_seen,
+        timelines_left_out: data.timelines_left_out,
     };
     let mut page = Vec::new();
     html::dashboard(&mut page, &view)?;

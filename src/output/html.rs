@@ -307,8 +307,10 @@ pub struct DashboardView<'a> {
     pub sections: &'a [Section<'a>],
     /// One `timeline` result per pipeline, named by the pipeline.
     pub timelines: &'a [Section<'a>],
-    /// How many pipelines the data holds (timelines may be capped).
+    /// How many pipelines the data holds.
     pub pipelines_seen: usize,
+    /// How many pipelines got no timeline because of the cap on timelines.
+    pub timelines_left_out: usize,
 }
 
 impl DashboardView<'_> {
@@ -519,13 +521,17 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
 
     // Timelines: one <details> per pipeline, the first open.
     page.push_str("<section id=\"timelines\"><h2>Latest execution of each pipeline</h2>");
-    if v.timelines.len() < v.pipelines_seen {
+    if v.timelines_left_out > 0 {
         let _ = write!(
             page,
-            "<p class=\"note\">Timelines of {} of {} pipelines (--pipeline chooses which).</p>",
-            v.timelines.len(),
+            "<p class=\"note\">Timelines are drawn for {} of {} pipelines (--pipeline chooses \
+             which).</p>",
+            v.pipelines_seen.saturating_sub(v.timelines_left_out),
             v.pipelines_seen
         );
+    }
+    if v.timelines.is_empty() {
+        page.push_str("<p class=\"note\">No execution started in the window.</p>");
     }
     for (k, t) in v.timelines.iter().enumerate() {
         let i = anchor.get(t.name).copied().unwrap_or(order.len() + k);
@@ -653,6 +659,7 @@ mod tests {
             sections: &[],
             timelines: &[],
             pipelines_seen: 0,
+            timelines_left_out: 0,
         };
         let mut out = Vec::new();
         dashboard(&mut out, &nothing).unwrap();
@@ -711,6 +718,7 @@ mod tests {
             sections: &sections,
             timelines: &timelines,
             pipelines_seen: 500,
+            timelines_left_out: 450,
             ..nothing
         };
         let mut out = Vec::new();

@@ -67,8 +67,11 @@ pub struct Dashboard {
     /// [`MAX_TIMELINES`]), in pipeline order; pipelines without action events are
     /// left out.
     pub timelines: Vec<Part>,
-    /// How many pipelines were seen in all (more than `timelines` when capped).
+    /// How many pipelines were seen in all.
     pub pipelines_seen: usize,
+    /// Pipelines that got no timeline query: beyond [`MAX_TIMELINES`], or named in
+    /// the data with a name `--pipeline` cannot take.
+    pub timelines_left_out: usize,
 }
 
 impl Dashboard {
@@ -165,6 +168,7 @@ pub async fn gather<E: QueryEngine>(
         })
         .take(MAX_TIMELINES)
         .collect();
+    let timelines_left_out = pipelines_seen - wanted.len();
     let timeline = statement("timeline");
     let timeline = &timeline;
     let results: Vec<Result<Part, DashboardError>> = futures::stream::iter(wanted)
@@ -188,5 +192,6 @@ pub async fn gather<E: QueryEngine>(
         parts,
         timelines,
         pipelines_seen,
+        timelines_left_out,
     })
 }
