@@ -22,6 +22,7 @@ macro_rules! note {
 mod audit;
 mod checks;
 mod config;
+mod dashboard;
 mod demo;
 mod digest;
 mod doctor;
@@ -75,6 +76,9 @@ pub enum Command {
     Tables(tables::TablesArgs),
     /// Run a canned report (see `cplogs reports`).
     Report(report::ReportArgs),
+    /// Write an HTML dashboard (one self-contained file: charts and tables) of the
+    /// window's reports.
+    Dashboard(dashboard::DashboardArgs),
     /// List the canned reports with their descriptions and options.
     #[command(after_help = "Examples:\n  cplogs reports\n  cplogs reports --format json")]
     Reports,
@@ -143,6 +147,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::MigrateLegacy(args) => migrate::run(args, &cx),
         Command::Tables(args) => tables::run(args, &cx),
         Command::Report(args) => report::run(args, &cx),
+        Command::Dashboard(args) => dashboard::run(args, &cx),
         Command::Reports => reports::run(&mut io::stdout().lock(), &cx),
         Command::Query(args) => query::run(args, &cx),
         Command::Audit(args) => audit::run(args, &cx),

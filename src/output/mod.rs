@@ -1,8 +1,11 @@
 //! Query results written into any `impl Write`: a terminal table, CSV, TSV, JSON,
-//! JSON lines or Markdown. Data only; stats go to stderr elsewhere.
+//! JSON lines, Markdown or an HTML page (html.rs, charts in svg.rs). Data only; stats
+//! go to stderr elsewhere.
 
 pub mod fit;
 pub mod gantt;
+pub mod html;
+pub mod svg;
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -30,6 +33,8 @@ pub enum Format {
     Ndjson,
     /// A Markdown table.
     Markdown,
+    /// One self-contained HTML page: tables and charts, nothing loaded from elsewhere.
+    Html,
 }
 
 /// One result to print, with its name when a report has several.
@@ -162,6 +167,7 @@ pub fn write(
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
+        Format::Html => html::report(out, sections, metadata)?,
         Format::Ndjson => {
             for s in sections {
                 for r in &s.result.rows {

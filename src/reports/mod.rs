@@ -5,6 +5,7 @@
 //! a report is one SQL file under `sql/reports/` plus one row here.
 
 pub mod compare;
+pub mod dashboard;
 pub mod digest;
 pub mod params;
 pub mod sql;
@@ -275,6 +276,14 @@ pub const REPORTS: &[Report] = &[
             always(sql_file!("freshness")),
             always(sql_file!("freshness_tables")),
         ],
+    },
+    Report {
+        name: "trends",
+        summary: "per pipeline and day: executions, failures, failure rate, p50/p90 duration",
+        options: &[],
+        window: WindowRule::Given,
+        shape: Shape::Rows,
+        sections: &[always(sql_file!("trends"))],
     },
     Report {
         name: "approvals",

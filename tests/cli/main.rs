@@ -6,6 +6,7 @@
 mod common;
 
 mod argv;
+mod dashboard;
 mod ingest;
 mod ingest_faults;
 mod output;
