@@ -36,8 +36,11 @@ pub fn run(args: DigestArgs, cx: &Context) -> Result<Exit> {
     let format = match cx.format {
         None | Some(Format::Markdown) | Some(Format::Table) => Format::Markdown,
         Some(Format::Json) => Format::Json,
+        Some(Format::Html) => Format::Html,
         Some(_) => {
-            return Err(UsageError("--format: `digest` writes markdown or json".into()).into());
+            return Err(
+                UsageError("--format: `digest` writes markdown, json or html".into()).into(),
+            );
         }
     };
     let now = args.window.now()?;
@@ -97,6 +100,7 @@ pub fn run(args: DigestArgs, cx: &Context) -> Result<Exit> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&digest)?)?,
+        Format::Html => write!(out, "{}", digest.html())?,
         _ => write!(out, "{}", digest.markdown())?,
     }
     out.flush()?;

@@ -383,7 +383,7 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
         page,
         "<header><h1>CodePipeline dashboard</h1><p>{} to {} · {} pipeline(s) · {} engine · computed for {}</p>\
          <nav><a href=\"#overview\">Overview</a><a href=\"#pipelines\">Pipelines</a><a href=\"#failing\">Failing actions</a>\
-         <a href=\"#flaky\">Flaky</a><a href=\"#stuck\">Stuck</a><a href=\"#timelines\">Timelines</a><a href=\"#numbers\">Tables</a></nav></header><main>",
+         <a href=\"#flaky\">Flaky</a><a href=\"#stuck\">Stuck</a><a href=\"#timelines\">Timelines</a><a href=\"#trend\">Trend</a><a href=\"#numbers\">Tables</a></nav></header><main>",
         escape(v.since),
         escape(v.until),
         order.len(),
@@ -552,6 +552,40 @@ pub fn dashboard(out: &mut dyn Write, v: &DashboardView<'_>) -> io::Result<()> {
         page.push_str("</details>");
     }
     page.push_str("</section>");
+
+    // Against the previous period of the same length (as `report --compare previous`).
+    let compared: Vec<(&str, ResultSet)> = [
+        (
+            "failures_compared",
+            "Failure rate against the previous period",
+        ),
+        ("durations_compared", "Duration against the previous period"),
+    ]
+    .into_iter()
+    .map(|(name, caption)| (caption, v.result(name)))
+    .filter(|(_, r)| !r.columns.is_empty())
+    .collect();
+    if !compared.is_empty() {
+        let regressed = |r: &ResultSet| {
+            (0..r.rows.len())
+                .filter(|&i| r.get(i, "regressed") == Some(&Value::Bool(true)))
+                .count()
+        };
+        let total: usize = compared.iter().map(|(_, r)| regressed(r)).sum();
+        let _ = write!(
+            page,
+            "<section id=\"trend\"><h2>Against the previous period</h2><p>{total} row(s) \
+             regressed: failure rate up more than 5 points, or p90 duration up more than \
+             20% (the defaults of <code>--compare previous</code>).</p>"
+        );
+        for ((caption, r), name) in compared
+            .iter()
+            .zip(["failures_compared", "durations_compared"])
+        {
+            table(&mut page, name, "", caption, r);
+        }
+        page.push_str("</section>");
+    }
 
     // The numbers behind the charts.
     page.push_str("<section id=\"numbers\"><h2>Tables</h2>");

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use futures::StreamExt as _;
 
+use super::compare::{Thresholds, compare};
 use super::{ReportParams, Statement, statement};
 use crate::engine::{EngineError, QueryEngine, QueryOutput};
 use crate::rows::ResultSet;
@@ -27,6 +28,9 @@ pub const WINDOW_STATEMENTS: [&str; 6] = [
 /// At most this many per-pipeline timelines: each is a query, and a page with
 /// hundreds of Gantt charts helps nobody (`--pipeline` picks the ones to draw).
 pub const MAX_TIMELINES: usize = 50;
+
+/// The statements the page also shows against the previous period.
+pub const COMPARED: [&str; 2] = ["failures", "durations"];
 
 /// Timeline queries in flight at once: Athena runs them in parallel; the local engine
 /// shares its two cores anyway.
@@ -145,6 +149,30 @@ pub async fn gather<E: QueryEngine>(
         name: "stuck".to_owned(),
         output,
     });
+    // The previous period of the same length, compared as `report NAME --compare
+    // previous` compares: `<name>_compared` parts, with default thresholds.
+    if let Some(before) = p.previous() {
+        for name in COMPARED {
+            let spec = super::Report::named(name)
+                .and_then(|r| r.sections.iter().find(|s| s.file.name == name))
+                .and_then(|s| s.compare);
+            let Some(spec) = spec else { continue };
+            let previous = run_one(engine, &statement(name), &before, None).await?;
+            let current = parts
+                .iter()
+                .find(|x| x.name == name)
+                .map(|x| x.output.result.clone())
+                .unwrap_or_default();
+            let compared = compare(&current, &previous.result, &spec, &Thresholds::default());
+            parts.push(Part {
+                name: format!("{name}_compared"),
+                output: QueryOutput {
+                    result: compared.result,
+                    stats: previous.stats,
+                },
+            });
+        }
+    }
     // Every pipeline any section names: one with only running executions still has
     // a timeline worth drawing.
     let mut seen = BTreeSet::new();

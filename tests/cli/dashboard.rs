@@ -424,6 +424,19 @@ fn the_dashboard_in_a_headless_browser() {
         compared, 7,
         "failures (2 sections), durations, flaky, dora, trends, stuck"
     );
+    // Against the previous period: the same rows as `report NAME --compare previous`.
+    for (report, section) in [
+        ("failures", "failures_compared"),
+        ("durations", "durations_compared"),
+    ] {
+        let doc = report_json(data_s, report, &["--compare", "previous"]);
+        let t = page_tables
+            .iter()
+            .find(|t| t.section == section)
+            .unwrap_or_else(|| panic!("no table {section} in the page"));
+        assert!(!t.rows.is_empty(), "{section}: no rows");
+        assert_table_equals_json(t, &doc["results"][0], section);
+    }
     let timelines: Vec<&Table> = page_tables
         .iter()
         .filter(|t| t.section == "timeline")

@@ -305,6 +305,21 @@ fn the_digest_sums_up_the_period_as_the_reports_do() {
         "{md}"
     );
     assert!(d["slowest"].as_array().unwrap().len() <= 5);
+    let mut html = args.clone();
+    html.extend(["--format", "html"]);
+    let page = text(&cplogs(&html).stdout);
+    assert!(page.starts_with("<!doctype html>"), "{page:.200}");
+    assert!(
+        page.contains(&format!("<b>{total} executions</b>, {failed} failed")),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"https://"),
+        "links to the failing actions"
+    );
+    let mut csv = args.clone();
+    csv.extend(["--format", "csv"]);
+    assert_eq!(cplogs(&csv).status.code(), Some(2));
 }
 
 #[test]
