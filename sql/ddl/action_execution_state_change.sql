@@ -1,4 +1,4 @@
--- action_execution_state_change: Athena DDL rendered from src/schema.rs (CPLOGS_UPDATE_SQL=1 cargo test --test sql).
+-- action_execution_state_change: Athena DDL rendered from src/core/schema.rs (CPLOGS_UPDATE_SQL=1 cargo test --test engine sql).
 -- Replace BUCKET with the log bucket. `cplogs tables create` makes the same table through
 -- the Glue API; `--projection` adds date partition projection on dt.
 CREATE EXTERNAL TABLE IF NOT EXISTS `codepipeline_event_logs`.`action_execution_state_change` (

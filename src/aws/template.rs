@@ -10,8 +10,7 @@ use crate::core::schema::{
 };
 
 /// First line of the generated block in the template.
-pub const BEGIN_MARKER: &str =
-    "  # BEGIN cplogs tables: generated from src/schema.rs by src/template.rs; do not edit";
+pub const BEGIN_MARKER: &str = "  # BEGIN cplogs tables: generated from src/core/schema.rs by src/aws/template.rs; do not edit";
 /// Last line of the generated block in the template.
 pub const END_MARKER: &str = "  # END cplogs tables";
 

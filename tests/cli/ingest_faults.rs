@@ -85,24 +85,18 @@ fn tree(root: &Path) -> Tree {
     t
 }
 
-const REPORTS: [&str; 8] = [
-    "failures",
-    "durations",
-    "timeline",
-    "executions",
-    "flaky",
-    "stuck",
-    "dora",
-    "approvals",
-];
+/// Every report, from the one definition.
+fn report_names() -> Vec<&'static str> {
+    cplogs::reports::REPORTS.iter().map(|r| r.name).collect()
+}
 
 /// Every report's results on `dir` (each must succeed; timeline of `pipeline`, which
 /// exits 4 when the directory holds no pipeline event), and the distinct event ids
 /// the engine counts.
 fn reports(dir: &Path, pipeline: Option<&str>) -> (BTreeMap<&'static str, Value>, u64) {
     let dir = dir.to_str().unwrap();
-    let children: Vec<(&str, std::process::Child)> = REPORTS
-        .iter()
+    let children: Vec<(&str, std::process::Child)> = report_names()
+        .into_iter()
         .map(|name| {
             let mut args = vec![
                 "report",
@@ -119,7 +113,7 @@ fn reports(dir: &Path, pipeline: Option<&str>) -> (BTreeMap<&'static str, Value>
                 "--format",
                 "json",
             ];
-            if *name == "timeline" {
+            if name == "timeline" {
                 args.extend(["--pipeline", pipeline.unwrap_or("payments-api")]);
             }
             let child = Command::new(BIN)
@@ -128,7 +122,7 @@ fn reports(dir: &Path, pipeline: Option<&str>) -> (BTreeMap<&'static str, Value>
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            (*name, child)
+            (name, child)
         })
         .collect();
     let mut out = BTreeMap::new();

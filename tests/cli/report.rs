@@ -74,16 +74,7 @@ fn failures_as_json_with_both_sections_and_stats_on_stderr() {
 
 #[test]
 fn every_report_runs_in_every_format() {
-    for name in [
-        "failures",
-        "durations",
-        "timeline",
-        "executions",
-        "flaky",
-        "stuck",
-        "dora",
-        "approvals",
-    ] {
+    for name in cplogs::reports::REPORTS.iter().map(|r| r.name) {
         let o = report(name, &["--format", "csv"]);
         assert!(o.status.success(), "{name}: {}", text(&o.stderr));
         let out = text(&o.stdout);
@@ -233,16 +224,7 @@ fn ad_hoc_queries_and_the_report_list() {
     let o = cplogs(&["reports"]);
     assert!(o.status.success());
     let out = text(&o.stdout);
-    for name in [
-        "failures",
-        "durations",
-        "timeline",
-        "executions",
-        "flaky",
-        "stuck",
-        "dora",
-        "approvals",
-    ] {
+    for name in cplogs::reports::REPORTS.iter().map(|r| r.name) {
         assert!(out.contains(&format!("  {name} ")), "{name}");
     }
     assert!(out.contains("sql/reports/durations_by_stage.sql"));

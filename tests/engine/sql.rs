@@ -23,7 +23,7 @@ fn ddl_path(table: Table) -> PathBuf {
 /// What `sql/ddl/<table>.sql` must hold.
 fn rendered_ddl(table: Table) -> String {
     format!(
-        "-- {name}: Athena DDL rendered from src/schema.rs (CPLOGS_UPDATE_SQL=1 cargo test --test sql).\n\
+        "-- {name}: Athena DDL rendered from src/core/schema.rs (CPLOGS_UPDATE_SQL=1 cargo test --test engine sql).\n\
          -- Replace BUCKET with the log bucket. `cplogs tables create` makes the same table through\n\
          -- the Glue API; `--projection` adds date partition projection on dt.\n{ddl}",
         name = table.name(),
