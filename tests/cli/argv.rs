@@ -328,6 +328,145 @@ fn hostile_argv_never_panics() {
             vec!["--config", "/nonexistent/cplogs.toml", "config", "show"],
             1,
         ),
+        // The commands of this round.
+        (
+            vec!["--local", local, "report", "failures", "--limit", "-1"],
+            2,
+        ),
+        (
+            vec![
+                "--local",
+                local,
+                "report",
+                "failures",
+                "--limit",
+                "99999999999999999999999",
+            ],
+            2,
+        ),
+        (
+            vec![
+                "--local",
+                local,
+                "report",
+                "failures",
+                "--section",
+                "\u{202e}x",
+            ],
+            2,
+        ),
+        (
+            vec!["--local", local, "report", "stuck", "--compare", "previous"],
+            2,
+        ),
+        (
+            vec!["--local", local, "report", "durations", "--compare", "next"],
+            2,
+        ),
+        (
+            vec![
+                "--local",
+                local,
+                "report",
+                "durations",
+                "--compare",
+                "previous",
+                "--max-regression",
+                "p90=1e400%",
+            ],
+            2,
+        ),
+        (
+            vec![
+                "--local",
+                local,
+                "report",
+                "durations",
+                "--compare",
+                "previous",
+                "--since",
+                "1970-01-02",
+            ],
+            2,
+        ),
+        (
+            vec!["--local", local, "audit", "--max-regression", "p90="],
+            2,
+        ),
+        (
+            vec![
+                "--local",
+                local,
+                "audit",
+                "--max-regression",
+                "default",
+                "--since",
+                "1970-01-01T00:00:01Z",
+            ],
+            2,
+        ),
+        (vec!["--local", local, "digest", "--format", "csv"], 2),
+        (vec!["--local", local, "digest", "--since", "-1d"], 2),
+        (vec!["--local", local, "doctor", "--silence-factor=-1"], 2),
+        (
+            vec!["--local", local, "doctor", "--silence-factor", "inf"],
+            2,
+        ),
+        (vec!["--local", local, "doctor", "--format", "csv"], 2),
+        (
+            vec![
+                "--local",
+                local,
+                "dashboard",
+                "--out",
+                out,
+                "--format",
+                "json",
+            ],
+            2,
+        ),
+        (vec!["--local", local, "dashboard"], 2),
+        (
+            vec![
+                "replay-errors",
+                "--from",
+                "/nonexistent/dir",
+                "--since",
+                "10000-01-01",
+            ],
+            2,
+        ),
+        (
+            vec!["replay-errors", "--from", local, "--table", "nosuch"],
+            2,
+        ),
+        (vec!["migrate-legacy", "--from", "s3://"], 2),
+        (
+            vec!["migrate-legacy", "--from", "/nonexistent/old", "--out", out],
+            0,
+        ),
+        (vec!["completions", "tcsh"], 2),
+        (
+            vec!["--local", local, "report", "failures", "--max-scan", "lots"],
+            2,
+        ),
+        (
+            vec!["--local", local, "report", "failures", "--engine", "presto"],
+            2,
+        ),
+        (
+            vec![
+                "--local",
+                local,
+                "--engine",
+                "athena",
+                "report",
+                "failures",
+                "--max-scan",
+                "1GB",
+            ],
+            2,
+        ),
     ];
     for (args, want) in &cases {
         let o = Command::new(BIN)
