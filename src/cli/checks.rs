@@ -251,6 +251,7 @@ pub async fn freshness(
         demo: false,
         timeout: run_args.timeout.clone(),
         skip_bad_files: true,
+        no_cache: run_args.no_cache,
         reuse: run_args.reuse.clone(),
     };
     let selected = match select::select(&run, cx).await {

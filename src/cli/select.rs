@@ -36,12 +36,19 @@ pub struct RunArgs {
     /// truncated, not JSON lines), with a warning for each, instead of failing.
     #[arg(long)]
     pub skip_bad_files: bool,
+    /// Local engine: read every file again instead of reusing what an earlier run
+    /// decoded (the cache under the user's cache directory, CPLOGS_CACHE_DIR).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Athena: reuse the results of an identical query up to this old (60m; at most
     /// 7d). Relative windows are anchored to the start of the minute (or --now), so
     /// the same command within a minute sends the same query.
     #[arg(long, value_name = "DURATION")]
     pub reuse: Option<String>,
 }
+
+/// The most the local engine's cache holds; the least recently used entries go first.
+pub const CACHE_LIMIT: u64 = 2 << 30;
 
 /// The longest `--timeout`: a query that needs more than a day is a mistake.
 const MAX_TIMEOUT: StdDuration = StdDuration::from_secs(24 * 60 * 60);
@@ -147,6 +154,11 @@ pub async fn select(args: &RunArgs, cx: &Context) -> Result<Selected> {
         skip_bad_files: args.skip_bad_files,
         memory_limit: s.memory_limit,
         timeout: options.timeout,
+        cache: s
+            .cache_dir
+            .clone()
+            .filter(|_| !args.no_cache)
+            .map(|d| (d, CACHE_LIMIT)),
     };
     let hidden = indicatif::ProgressBar::hidden;
     if args.demo {
@@ -165,7 +177,12 @@ pub async fn select(args: &RunArgs, cx: &Context) -> Result<Selected> {
             config.pipelines,
             config.days,
         );
-        let engine = Engine::Local(LocalEngine::open_with(dir.path(), local_options).await?);
+        // A demo lives for one run: nothing of it is worth keeping.
+        let options = LocalOptions {
+            cache: None,
+            ..local_options
+        };
+        let engine = Engine::Local(LocalEngine::open_with(dir.path(), options).await?);
         return Ok(Selected {
             engine,
             spinner: hidden(),

@@ -42,6 +42,8 @@ pub struct FileConfig {
     pub max_scan: Option<String>,
     /// Athena's price per TB scanned, in dollars, for estimates.
     pub price_per_tb: Option<f64>,
+    /// Where the local engine keeps decoded files.
+    pub cache_dir: Option<PathBuf>,
     /// AWS region.
     pub region: Option<String>,
     /// Named AWS profile.
@@ -183,6 +185,9 @@ pub struct Settings {
     pub max_scan: Option<u64>,
     /// Athena's price per TB scanned, in dollars (default 5).
     pub price_per_tb: f64,
+    /// Where the local engine keeps decoded files (default: `cplogs/columnar` in the
+    /// user's cache directory; `None` when there is none).
+    pub cache_dir: Option<PathBuf>,
     /// AWS region; `None`: the AWS SDK's chain (profile) decides.
     pub region: Option<String>,
     /// AWS profile.
@@ -240,6 +245,7 @@ struct Raw {
     memory_limit: Setting,
     max_scan: Setting,
     price_per_tb: Setting,
+    cache_dir: Setting,
     region: Setting,
     profile: Setting,
     endpoint_url: Setting,
@@ -257,11 +263,17 @@ impl Raw {
             ("memory_limit", &self.memory_limit),
             ("max_scan", &self.max_scan),
             ("price_per_tb", &self.price_per_tb),
+            ("cache_dir", &self.cache_dir),
             ("region", &self.region),
             ("profile", &self.profile),
             ("endpoint_url", &self.endpoint_url),
         ]
     }
+}
+
+/// The default cache of the local engine: `<cache dir>/cplogs/columnar`.
+fn default_cache_dir() -> Option<String> {
+    dirs::cache_dir().map(|d| d.join("cplogs").join("columnar").display().to_string())
 }
 
 /// The default config file: `<config dir>/cplogs/cplogs.toml`.
@@ -403,6 +415,12 @@ pub fn resolve(
             |c| c.price_per_tb.map(|p| p.to_string()),
             Some("5"),
         ),
+        cache_dir: pick(
+            ("--cache-dir", &None),
+            &["CPLOGS_CACHE_DIR"],
+            |c| c.cache_dir.as_ref().map(|p| p.display().to_string()),
+            default_cache_dir().as_deref(),
+        ),
         // The region as the AWS SDK would find it in the environment, so that
         // `config show` tells; a profile's region is left to the SDK's chain.
         region: aws_chain(pick(
@@ -481,6 +499,7 @@ fn typed(raw: Raw, file: Option<PathBuf>) -> Result<Settings, ConfigError> {
         memory_limit,
         max_scan,
         price_per_tb,
+        cache_dir: raw.cache_dir.value.as_ref().map(PathBuf::from),
         region: text(&raw.region),
         profile: text(&raw.profile),
         endpoint_url: text(&raw.endpoint_url),

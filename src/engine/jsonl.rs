@@ -44,6 +44,8 @@ use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use futures::StreamExt;
 
+use super::cache::ColumnarCache;
+
 /// A data file that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}: {reason}")]
@@ -113,15 +115,17 @@ pub fn display_path(location: &datafusion::object_store::path::Path) -> String {
 pub struct LenientJsonFormat {
     inner: JsonFormat,
     bad: Arc<BadFiles>,
+    cache: Option<Arc<ColumnarCache>>,
 }
 
 impl LenientJsonFormat {
     /// Gzip JSON lines, with bad files recorded in (or, unless it skips them,
-    /// failing the query through) `bad`.
-    pub fn new(bad: Arc<BadFiles>) -> Self {
+    /// failing the query through) `bad`, and decoded files kept in `cache`.
+    pub fn new(bad: Arc<BadFiles>, cache: Option<Arc<ColumnarCache>>) -> Self {
         LenientJsonFormat {
             inner: JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP),
             bad,
+            cache,
         }
     }
 }
@@ -176,6 +180,7 @@ impl FileFormat for LenientJsonFormat {
             batch_size: None,
             metrics: ExecutionPlanMetricsSet::new(),
             bad: Arc::clone(&self.bad),
+            cache: self.cache.clone(),
         })
     }
 }
@@ -188,6 +193,7 @@ struct LenientSource {
     metrics: ExecutionPlanMetricsSet,
     projection: SplitProjection,
     bad: Arc<BadFiles>,
+    cache: Option<Arc<ColumnarCache>>,
 }
 
 impl FileSource for LenientSource {
@@ -204,6 +210,7 @@ impl FileSource for LenientSource {
             schema,
             store: object_store,
             bad: Arc::clone(&self.bad),
+            cache: self.cache.clone(),
         });
         // Partition columns (dt) and the projection are added around the file's
         // columns, as for DataFusion's own formats.
@@ -255,6 +262,7 @@ struct LenientOpener {
     schema: SchemaRef,
     store: Arc<dyn ObjectStore>,
     bad: Arc<BadFiles>,
+    cache: Option<Arc<ColumnarCache>>,
 }
 
 impl FileOpener for LenientOpener {
@@ -263,6 +271,7 @@ impl FileOpener for LenientOpener {
         let schema = Arc::clone(&self.schema);
         let batch_size = self.batch_size;
         let bad = Arc::clone(&self.bad);
+        let cache = self.cache.clone();
         Ok(Box::pin(async move {
             // Gzip files are never split into ranges; a range that does not start
             // the file would repeat its rows, so it reads nothing.
@@ -270,11 +279,33 @@ impl FileOpener for LenientOpener {
                 return Ok(futures::stream::empty().boxed());
             }
             let location = file.object_meta.location.clone();
+            // The file as it is now: a rewritten file has another size or time.
+            let key = cache.as_ref().map(|_| {
+                ColumnarCache::key(
+                    location.as_ref(),
+                    file.object_meta.size,
+                    file.object_meta
+                        .last_modified
+                        .timestamp_nanos_opt()
+                        .unwrap_or_default(),
+                    &schema,
+                )
+            });
+            if let (Some(c), Some(k)) = (&cache, &key)
+                && let Some(batches) = c.get(k)
+            {
+                return Ok(futures::stream::iter(batches.into_iter().map(Ok)).boxed());
+            }
             let bytes = store.get(&location).await?.bytes().await?;
             // The whole file is decoded before its first row is returned, so a
             // file that turns out truncated at its end adds no rows at all.
             match read_file(&bytes, &schema, batch_size) {
-                Ok(batches) => Ok(futures::stream::iter(batches.into_iter().map(Ok)).boxed()),
+                Ok(batches) => {
+                    if let (Some(c), Some(k)) = (&cache, &key) {
+                        c.put(k, &schema, &batches);
+                    }
+                    Ok(futures::stream::iter(batches.into_iter().map(Ok)).boxed())
+                }
                 Err(reason) => {
                     let bad_file = BadFile {
                         file: display_path(&location),

@@ -47,6 +47,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use futures::StreamExt;
 
+use super::cache::ColumnarCache;
 use super::functions::{self, TRY_FROM_ISO8601_TIMESTAMP, format_iso8601};
 use super::jsonl::{BadFile, BadFiles, LenientJsonFormat, display_path};
 use super::memory::{Size, default_memory_limit};
@@ -71,6 +72,8 @@ pub struct LocalOptions {
     pub memory_limit: Option<u64>,
     /// Stop a query that runs longer ([`EngineError::TimedOut`]).
     pub timeout: Option<Duration>,
+    /// Keep decoded files here, within this many bytes (`None`: no cache).
+    pub cache: Option<(PathBuf, u64)>,
 }
 
 /// The embedded engine over one local directory.
@@ -162,6 +165,11 @@ impl LocalEngine {
             .map_err(setup)?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let bad_files = Arc::new(BadFiles::new(options.skip_bad_files));
+        let cache = options.cache.clone().map(|(dir, limit)| {
+            let cache = ColumnarCache::new(dir, limit);
+            cache.evict();
+            Arc::new(cache)
+        });
         functions::register(&ctx);
         let catalog = ctx
             .catalog("datafusion")
@@ -170,7 +178,7 @@ impl LocalEngine {
             .register_schema(RAW_SCHEMA, Arc::new(MemorySchemaProvider::new()))
             .map_err(setup)?;
         for table in Table::ALL {
-            let provider = raw_table(&ctx, &root, table, &bad_files).await?;
+            let provider = raw_table(&ctx, &root, table, &bad_files, cache.as_ref()).await?;
             ctx.register_table(TableReference::partial(RAW_SCHEMA, table.name()), provider)
                 .map_err(setup)?;
             ctx.sql(&view_sql(table)).await.map_err(setup)?;
@@ -271,6 +279,7 @@ async fn raw_table(
     root: &Path,
     table: Table,
     bad_files: &Arc<BadFiles>,
+    cache: Option<&Arc<ColumnarCache>>,
 ) -> Result<Arc<dyn TableProvider>, EngineError> {
     let dir = root.join(table.name());
     if !dir.is_dir() {
@@ -285,7 +294,7 @@ async fn raw_table(
         .and_then(|u| u.with_glob(DATA_FILE_GLOB))
         .map_err(setup)?;
     // Gzip JSON lines, read record by record as the tables' SerDe reads them.
-    let format = LenientJsonFormat::new(Arc::clone(bad_files));
+    let format = LenientJsonFormat::new(Arc::clone(bad_files), cache.cloned());
     // Any file name: Firehose writes `<stream>-…-<uuid>.gz`, cplogs `….json.gz`.
     let options = ListingOptions::new(Arc::new(format))
         .with_file_extension("")

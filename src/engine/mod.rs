@@ -10,6 +10,8 @@ pub mod arrow;
 #[cfg(feature = "athena")]
 pub mod athena;
 #[cfg(feature = "local")]
+pub mod cache;
+#[cfg(feature = "local")]
 pub mod functions;
 #[cfg(feature = "local")]
 pub mod jsonl;

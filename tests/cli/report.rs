@@ -569,3 +569,87 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         }
     }
 }
+
+/// Copies a directory tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_columnar_cache_is_never_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    copy_tree(demo(), &data);
+    let cache = tmp.path().join("cache");
+    let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
+    let data_s = data.to_str().unwrap();
+    let count = |extra: &[&str]| {
+        let mut args = vec![
+            "--local",
+            data_s,
+            "query",
+            "SELECT count(DISTINCT eventid) AS n, count(*) AS rows FROM pipeline_execution_state_change",
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = cplogs_env(&args, &env);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let cold = count(&[]);
+    let entries = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0);
+    assert!(entries > 0, "the first run fills the cache");
+    assert_eq!(count(&[]), cold, "warm: the same answer");
+    // A file rewritten with other data: read again, never from the cache.
+    let folder = std::fs::read_dir(data.join("pipeline_execution_state_change"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let other = std::fs::read_dir(data.join("pipeline_execution_state_change"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let replacement = std::fs::read_dir(&other)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&replacement, &files[0]).unwrap();
+    let fresh = count(&["--no-cache"]);
+    assert_ne!(fresh, cold, "the rewrite changed the data");
+    assert_eq!(
+        count(&[]),
+        fresh,
+        "the rewritten file is not read from the cache"
+    );
+    // A new file is read too.
+    std::fs::copy(&replacement, folder.join("new-file.gz")).unwrap();
+    let more = count(&["--no-cache"]);
+    assert_ne!(more, fresh);
+    assert_eq!(count(&[]), more);
+    // --no-cache neither reads nor writes it.
+    let empty = tmp.path().join("cache2");
+    let o = cplogs_env(
+        &["--local", data_s, "report", "failures", "--no-cache"],
+        &[("CPLOGS_CACHE_DIR", empty.to_str().unwrap())],
+    );
+    assert!(o.status.success());
+    assert!(!empty.exists());
+}
