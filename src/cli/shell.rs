@@ -31,16 +31,22 @@ pub struct ManArgs {}
 
 /// Writes the completion script for `args.shell` to stdout.
 pub fn completions(args: &CompletionsArgs) -> Result<Exit> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    clap_complete::generate(args.shell, &mut Cli::command(), "cplogs", &mut out);
+    // clap_complete panics when its writer fails (a closed pipe): render into memory,
+    // then write, so `| head` ends quietly like every other command.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "cplogs", &mut script);
+    let mut out = io::stdout().lock();
+    out.write_all(&script)?;
     out.flush()?;
     Ok(Exit::Success)
 }
 
 /// Writes the man page (roff) to stdout.
 pub fn man(_: &ManArgs) -> Result<Exit> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+    let mut out = io::stdout().lock();
+    out.write_all(&page)?;
     out.flush()?;
     Ok(Exit::Success)
 }

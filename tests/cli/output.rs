@@ -345,6 +345,18 @@ fn completions_load_in_bash_and_the_man_page_renders() {
         assert!(out.contains("repair-partitions"), "{shell}");
     }
     assert_eq!(cplogs(&["completions", "tcsh"]).status.code(), Some(2));
+    // A reader that goes away after one line ends it quietly, not with a panic.
+    for cmd in ["completions bash", "man"] {
+        let o = Command::new("bash")
+            .args([
+                "-c",
+                &format!("set -o pipefail; '{bin}' {cmd} | head -1 >/dev/null"),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{cmd}: {}", text(&o.stderr));
+        assert!(!text(&o.stderr).contains("panicked"), "{cmd}");
+    }
     let man = text(&cplogs(&["man"]).stdout);
     assert!(
         man.starts_with(".ie") || man.contains(".TH cplogs"),
