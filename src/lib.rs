@@ -22,6 +22,8 @@ pub mod aws;
 pub mod cli;
 #[cfg(any(feature = "local", feature = "athena"))]
 pub mod engine;
+#[cfg(any(feature = "cli", feature = "local"))]
+pub mod hash;
 #[cfg(feature = "cli")]
 pub mod ingest;
 #[cfg(feature = "cli")]

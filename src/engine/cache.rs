@@ -26,13 +26,6 @@ pub struct ColumnarCache {
     limit: u64,
 }
 
-/// FNV-1a, 64 bits: a stable name for a key (not a security boundary).
-fn fnv1a(seed: u64, text: &str) -> u64 {
-    text.bytes().fold(seed, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 impl ColumnarCache {
     /// The cache under `dir` (created when first written), at most `limit` bytes.
     pub fn new(dir: PathBuf, limit: u64) -> Self {
@@ -42,11 +35,7 @@ impl ColumnarCache {
     /// The entry name of a file as it is now (`size`, `modified`) decoded to `schema`.
     pub fn key(path: &str, size: u64, modified_ns: i64, schema: &Schema) -> String {
         let text = format!("{FORMAT}\u{0}{path}\u{0}{size}\u{0}{modified_ns}\u{0}{schema:?}");
-        format!(
-            "{:016x}{:016x}.arrow",
-            fnv1a(0xcbf2_9ce4_8422_2325, &text),
-            fnv1a(0x6c62_272e_07bb_0142, &text)
-        )
+        format!("{}.arrow", crate::hash::hex128(&text))
     }
 
     /// The batches cached under `key`, if any (a damaged entry is removed and missed).

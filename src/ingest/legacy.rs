@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::replay::{Replayed, fnv1a, rewrite_object};
+use super::replay::{Replayed, rewrite_object};
 use crate::core::schema::Table;
 
 /// The table a record belongs to: the folder's when known, else what it carries (an
@@ -51,9 +51,8 @@ pub fn legacy_event(line: &[u8], hint: Option<Table>) -> Result<Vec<u8>, String>
         _ => (Value::Null, Value::Null),
     };
     let id = format!(
-        "legacy-{:016x}{:016x}",
-        fnv1a(&String::from_utf8_lossy(line)),
-        fnv1a(&format!("cplogs:{}", String::from_utf8_lossy(line)))
+        "legacy-{}",
+        crate::hash::hex128(&String::from_utf8_lossy(line))
     );
     let event = json!({
         "version": version,

@@ -74,14 +74,6 @@ pub struct Replayed {
     pub failing: Vec<StillFailing>,
 }
 
-/// FNV-1a, 64 bits: a stable name for a source object (not a security boundary; a
-/// collision would only skip a file that then shows as not replayed).
-pub(crate) fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// Rewrites one stored object into the cplogs layout: `object` names it (its key),
 /// `bytes` is its content as stored (gzip or plain JSON lines), `to_event` turns each
 /// line into an EventBridge event with the error it first met, if any (or says why
@@ -139,7 +131,7 @@ pub fn rewrite_object(
         Err(SplitError::Read(e)) => return Err(format!("{object}: {e}")),
         Err(SplitError::Consumer(e)) => return Err(e),
     }
-    let name = format!("{name_prefix}-{:016x}.json.gz", fnv1a(object));
+    let name = format!("{name_prefix}-{}.json.gz", crate::hash::hex64(object));
     for ((table, dt), (lines, records)) in groups {
         let mut gz = GzEncoder::new(Vec::new(), Compression::default());
         gz.write_all(&lines)
