@@ -3,6 +3,8 @@
 //! behind the feature that needs it, so the partition Lambda (feature `aws`) compiles
 //! only the SDK configuration, the Glue rendering and partition registration.
 
+#[cfg(feature = "cli")]
+pub mod codepipeline;
 pub mod glue;
 #[cfg(feature = "cli")]
 pub mod iam;

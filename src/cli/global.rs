@@ -50,9 +50,10 @@ pub struct GlobalArgs {
     /// starts [env: CPLOGS_MAX_SCAN].
     #[arg(long, value_name = "SIZE", global = true)]
     pub max_scan: Option<String>,
-    /// AWS region [env: AWS_REGION] (default: from the profile).
-    #[arg(long, global = true)]
-    pub region: Option<String>,
+    /// AWS region [env: AWS_REGION] (default: from the profile). `backfill` and
+    /// `coverage` take it more than once.
+    #[arg(long, global = true, action = clap::ArgAction::Append)]
+    pub region: Vec<String>,
     /// Named AWS profile.
     #[arg(long, global = true)]
     pub profile: Option<String>,
@@ -83,7 +84,7 @@ impl GlobalArgs {
             engine: self.engine.clone(),
             memory_limit: self.memory_limit.clone(),
             max_scan: self.max_scan.clone(),
-            region: self.region.clone(),
+            region: self.region.first().cloned(),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
         }
@@ -99,6 +100,7 @@ impl GlobalArgs {
             settings,
             format: self.format,
             quiet: self.quiet,
+            regions: self.region.clone(),
             width: table_width(self.wide, io::stdout().is_terminal(), columns.as_deref()),
         })
     }
@@ -117,6 +119,8 @@ pub struct Context {
     pub format: Option<Format>,
     /// `--quiet`.
     pub quiet: bool,
+    /// Every `--region` given, in order (the first is the settings' region).
+    pub regions: Vec<String>,
     /// The width tables are fitted to; `None`: cells are shown whole.
     pub width: Option<u16>,
 }

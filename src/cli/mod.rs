@@ -20,8 +20,10 @@ macro_rules! note {
 }
 
 mod audit;
+mod backfill;
 mod checks;
 mod config;
+mod coverage;
 mod dashboard;
 mod demo;
 mod digest;
@@ -72,6 +74,12 @@ pub enum Command {
     /// Run the records Firehose could not transform (its error prefix) through the
     /// current transform and write those that now succeed; list the rest.
     ReplayErrors(replay::ReplayArgs),
+    /// Copy up to 12 months of history from CodePipeline's APIs into the store, as the
+    /// events EventBridge would have sent (only ended executions the store lacks).
+    Backfill(backfill::BackfillArgs),
+    /// Compare, per pipeline, the executions CodePipeline lists with those in the
+    /// store: coverage, missing and extra executions; `--fix` backfills the missing.
+    Coverage(coverage::CoverageArgs),
     /// Manage the three Glue tables from the schema: create, show, diff, drop.
     Tables(tables::TablesArgs),
     /// Run a canned report (see `cplogs reports`).
@@ -139,7 +147,15 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit> {
     let cx = cli.global.resolve()?;
+    if cx.regions.len() > 1 && !matches!(cli.command, Command::Backfill(_) | Command::Coverage(_)) {
+        return Err(exit::UsageError(
+            "--region is given once, except to `backfill` and `coverage`".into(),
+        )
+        .into());
+    }
     match cli.command {
+        Command::Backfill(args) => backfill::run(args, &cx),
+        Command::Coverage(args) => coverage::run(args, &cx),
         Command::Ingest(args) => ingest::run(args),
         Command::Demo(args) => demo::run(args),
         Command::RepairPartitions(args) => repair::run(args, &cx),

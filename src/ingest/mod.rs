@@ -4,10 +4,12 @@
 //!
 //! One cohesive thing (over 400 lines with tests): reading events and writing partition files.
 
+pub mod backfill;
 pub mod demo;
 pub mod legacy;
 pub mod replay;
 pub mod split;
+pub mod stored;
 
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::split::{SplitError, split_events};
 use crate::core::layout::{Dt, partition_prefix};
 use crate::core::schema::Table;
-use crate::core::transform::transform_into;
+use crate::core::transform::{Routed, transform_into};
 
 /// The key prefix under which a stream's processing failures land (the template's
 /// `ErrorOutputPrefix` with `!{firehose:error-output-type}` = `processing-failed`).
@@ -95,7 +95,7 @@ pub fn rewrite_object(
         text.extend_from_slice(bytes);
     }
     let mut out = Replayed::default();
-    let mut groups: BTreeMap<(Table, Dt), (Vec<u8>, u64)> = BTreeMap::new();
+    let mut groups = FileGroups::default();
     let mut record = Vec::new();
     let split = split_events(&text[..], |line, piece| -> Result<(), String> {
         out.records += 1;
@@ -117,11 +117,7 @@ pub fn rewrite_object(
         };
         record.clear();
         match transform_into(&event, None, &mut record) {
-            Ok(routed) => {
-                let group = groups.entry((routed.table, routed.dt)).or_default();
-                group.0.extend_from_slice(&record);
-                group.1 += 1;
-            }
+            Ok(routed) => groups.add(routed, &record),
             Err(e) => out.failing.push(fail(first, e.to_string())),
         }
         Ok(())
@@ -132,21 +128,49 @@ pub fn rewrite_object(
         Err(SplitError::Consumer(e)) => return Err(e),
     }
     let name = format!("{name_prefix}-{}.json.gz", crate::hash::hex64(object));
-    for ((table, dt), (lines, records)) in groups {
-        let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-        gz.write_all(&lines)
-            .and_then(|()| gz.flush())
-            .map_err(|e| format!("compressing: {e}"))?;
-        let body = gz.finish().map_err(|e| format!("compressing: {e}"))?;
-        out.files.push(ReplayFile {
-            table,
-            dt,
-            key: format!("{}{name}", partition_prefix(table, dt)),
-            records,
-            body,
-        });
-    }
+    out.files = groups.finish(|_| name.clone())?;
     Ok(out)
+}
+
+/// Records grouped into one gzip JSON-lines file per (table, `dt`): what the
+/// rewriting commands and backfill write.
+#[derive(Debug, Default)]
+pub struct FileGroups {
+    groups: BTreeMap<(Table, Dt), (Vec<u8>, u64)>,
+}
+
+impl FileGroups {
+    /// Adds one record (a line, newline included) where the transform routed it.
+    pub fn add(&mut self, routed: Routed, record: &[u8]) {
+        let group = self.groups.entry((routed.table, routed.dt)).or_default();
+        group.0.extend_from_slice(record);
+        group.1 += 1;
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The files, compressed; `name` names each from its uncompressed lines.
+    pub fn finish(self, name: impl Fn(&[u8]) -> String) -> Result<Vec<ReplayFile>, String> {
+        let mut files = Vec::with_capacity(self.groups.len());
+        for ((table, dt), (lines, records)) in self.groups {
+            let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+            gz.write_all(&lines)
+                .and_then(|()| gz.flush())
+                .map_err(|e| format!("compressing: {e}"))?;
+            let body = gz.finish().map_err(|e| format!("compressing: {e}"))?;
+            files.push(ReplayFile {
+                table,
+                dt,
+                key: format!("{}{}", partition_prefix(table, dt), name(&lines)),
+                records,
+                body,
+            });
+        }
+        Ok(files)
+    }
 }
 
 /// Replays one Firehose error object (see [`rewrite_object`]): each envelope's

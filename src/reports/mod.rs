@@ -286,6 +286,14 @@ pub const REPORTS: &[Report] = &[
         sections: &[always(sql_file!("trends"))],
     },
     Report {
+        name: "inventory",
+        summary: "every execution with events in the window: ARN, start, state, events per table",
+        options: &[],
+        window: WindowRule::Given,
+        shape: Shape::Rows,
+        sections: &[always(sql_file!("inventory"))],
+    },
+    Report {
         name: "approvals",
         summary: "manual approval wait times and rejections",
         options: &[],
