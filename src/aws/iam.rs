@@ -16,14 +16,18 @@ pub enum PolicyCommand {
     Tables,
     /// `report`, `query` and `audit` on Athena.
     Report,
+    /// `backfill` and `coverage --fix`: CodePipeline's history, the roles of other
+    /// accounts (`--role-arn`), writing into the bucket and registering partitions.
+    Backfill,
 }
 
 impl PolicyCommand {
     /// Every command, for the union policy.
-    pub const ALL: [PolicyCommand; 3] = [
+    pub const ALL: [PolicyCommand; 4] = [
         PolicyCommand::RepairPartitions,
         PolicyCommand::Tables,
         PolicyCommand::Report,
+        PolicyCommand::Backfill,
     ];
 }
 
@@ -48,6 +52,8 @@ pub struct PolicyContext {
     pub workgroup: String,
     /// Athena result location (`s3://bucket/prefix/`).
     pub output_location: Option<String>,
+    /// Roles `backfill` assumes in other accounts (`--role-arn`).
+    pub roles: Vec<String>,
 }
 
 /// Why a policy cannot be written without granting more than the command needs.
@@ -82,6 +88,7 @@ impl PolicyCommand {
             PolicyCommand::RepairPartitions => "repair-partitions",
             PolicyCommand::Tables => "tables",
             PolicyCommand::Report => "report",
+            PolicyCommand::Backfill => "backfill",
         }
     }
 
@@ -89,7 +96,7 @@ impl PolicyCommand {
     pub fn needs_bucket(self) -> bool {
         matches!(
             self,
-            PolicyCommand::RepairPartitions | PolicyCommand::Report
+            PolicyCommand::RepairPartitions | PolicyCommand::Report | PolicyCommand::Backfill
         )
     }
 
@@ -357,7 +364,63 @@ pub fn statements(command: PolicyCommand, ctx: &PolicyContext) -> Result<Vec<Val
                 ),
             ]
         }
+        PolicyCommand::Backfill => backfill(ctx)?,
     })
+}
+
+/// The statements of `backfill`: reading CodePipeline's history in the caller's
+/// account (ListPipelines has no resource-level permission), assuming the given roles
+/// for other accounts, reading and writing the table objects, registering partitions.
+fn backfill(ctx: &PolicyContext) -> Result<Vec<Value>, PolicyError> {
+    let command = PolicyCommand::Backfill;
+    let mut out = vec![
+        statement(
+            "BackfillListPipelines",
+            &["codepipeline:ListPipelines"],
+            vec!["*".into()],
+        ),
+        statement(
+            "BackfillPipelineHistory",
+            &[
+                "codepipeline:ListPipelineExecutions",
+                "codepipeline:ListActionExecutions",
+                "codepipeline:GetPipelineExecution",
+            ],
+            vec![format!(
+                "arn:{}:codepipeline:{}:{}:*",
+                ctx.partition,
+                ctx.region(),
+                ctx.account()
+            )],
+        ),
+        statement(
+            "BackfillListLogs",
+            &["s3:ListBucket"],
+            vec![ctx.bucket_arn(command)?],
+        ),
+        statement(
+            "BackfillWriteLogObjects",
+            &["s3:GetObject", "s3:PutObject"],
+            ctx.table_objects(command)?,
+        ),
+        statement(
+            "BackfillGluePartitions",
+            &[
+                "glue:GetTable",
+                "glue:GetPartitions",
+                "glue:BatchCreatePartition",
+            ],
+            ctx.glue_resources(),
+        ),
+    ];
+    if !ctx.roles.is_empty() {
+        out.push(statement(
+            "BackfillAssumeRoles",
+            &["sts:AssumeRole"],
+            ctx.roles.iter().map(|r| iam_literal(r)).collect(),
+        ));
+    }
+    Ok(out)
 }
 
 /// The policy document for `command`, or for every command.
@@ -383,6 +446,7 @@ mod tests {
             bucket: Some("my-logs".into()),
             workgroup: "cplogs".into(),
             output_location: Some("s3://my-results/athena/".into()),
+            roles: vec!["arn:aws:iam::111122223333:role/cplogs-backfill".into()],
         }
     }
 
@@ -431,7 +495,15 @@ mod tests {
         ] {
             assert!(text.contains(arn), "{arn}");
         }
-        assert!(!text.contains("\"Resource\":[\"*\"]"));
+        let doc = policy(None, &ctx()).unwrap();
+        let bare: Vec<&Value> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Resource"] == json!(["*"]))
+            .map(|s| &s["Sid"])
+            .collect();
+        assert_eq!(bare, [&json!("BackfillListPipelines")], "{text}");
     }
 
     /// Every `Resource` string anywhere in `doc`, with the actions of its statement.
@@ -477,7 +549,8 @@ mod tests {
             let data = actions
                 .iter()
                 .any(|a| a.starts_with("s3:") || a.starts_with("glue:"));
-            if r == "*" {
+            // ListPipelines has no resource-level permission: IAM wants `*` for it.
+            if r == "*" && actions != ["codepipeline:ListPipelines"] {
                 return Err(format!("bare * on {actions:?}"));
             }
             if let Some(rest) = r.strip_prefix("arn:aws:s3:::") {
@@ -581,8 +654,8 @@ mod tests {
             }
         }
         // Per region and account: all (2 locations), repair-partitions (3), tables (6),
-        // report (2); so every case that should give a policy gave one.
-        assert_eq!(checked, (2 + 3 + 6 + 2) * 4);
+        // report (2), backfill (3); so every case that should give a policy gave one.
+        assert_eq!(checked, (2 + 3 + 6 + 2 + 3) * 4);
     }
 
     #[test]
@@ -631,6 +704,52 @@ mod tests {
                 "{ctx:?}"
             );
         }
+    }
+
+    #[test]
+    fn backfill_reads_pipelines_assumes_only_the_given_roles_and_writes_table_objects() {
+        let doc = policy(Some(PolicyCommand::Backfill), &ctx()).unwrap();
+        let text = doc.to_string();
+        for action in [
+            "codepipeline:ListPipelines",
+            "codepipeline:ListPipelineExecutions",
+            "codepipeline:ListActionExecutions",
+            "codepipeline:GetPipelineExecution",
+            "sts:AssumeRole",
+            "s3:PutObject",
+            "glue:BatchCreatePartition",
+        ] {
+            assert!(text.contains(action), "{action}: {text}");
+        }
+        let assume = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "BackfillAssumeRoles")
+            .unwrap();
+        assert_eq!(
+            assume["Resource"],
+            json!(["arn:aws:iam::111122223333:role/cplogs-backfill"])
+        );
+        let history = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"] == "BackfillPipelineHistory")
+            .unwrap();
+        assert_eq!(
+            history["Resource"],
+            json!(["arn:aws:codepipeline:eu-west-1:123456789012:*"])
+        );
+        // Without roles, no sts:AssumeRole at all.
+        let own = PolicyContext {
+            roles: Vec::new(),
+            ..ctx()
+        };
+        let text = policy(Some(PolicyCommand::Backfill), &own)
+            .unwrap()
+            .to_string();
+        assert!(!text.contains("sts:AssumeRole"), "{text}");
     }
 
     #[test]

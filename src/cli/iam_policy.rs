@@ -16,7 +16,8 @@ use crate::aws::iam::{PolicyContext, commands, policy};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   cplogs iam-policy report --account 123456789012 --bucket my-cplogs-bucket
-  cplogs iam-policy repair-partitions --region eu-west-1")]
+  cplogs iam-policy repair-partitions --region eu-west-1
+  cplogs iam-policy backfill --bucket my-cplogs-bucket --role-arn arn:aws:iam::111122223333:role/cplogs-backfill")]
 pub struct IamPolicyArgs {
     /// The command to print the policy for; default: every command.
     #[arg(value_enum)]
@@ -27,6 +28,9 @@ pub struct IamPolicyArgs {
     /// AWS partition for the ARNs.
     #[arg(long, default_value = "aws")]
     pub partition: String,
+    /// `backfill`: a role it assumes in another account (repeatable).
+    #[arg(long = "role-arn", value_name = "ARN")]
+    pub role_arns: Vec<String>,
 }
 
 /// Prints the policy.
@@ -63,6 +67,7 @@ pub fn run(args: &IamPolicyArgs, cx: &Context) -> Result<Exit> {
         bucket: s.bucket.clone(),
         workgroup: s.workgroup.clone(),
         output_location: s.output_location.clone(),
+        roles: args.role_arns.clone(),
     };
     let wanted = commands(args.command);
     // The bucket is asked for before any AWS call: nothing could stand in for it.
