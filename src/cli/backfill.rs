@@ -522,15 +522,15 @@ pub fn print_summary(summary: &Summary, format: SummaryFormat) -> Result<()> {
             let s = summary;
             let verb = if s.dry_run { "would write" } else { "written" };
             note!(
-                "backfill: {} pipelines in {} ({}), {:.1}s",
+                "backfill: {} pipelines in {}, {:.1}s{}",
                 s.pipelines,
                 if s.targets.is_empty() {
-                    "no account".to_owned()
+                    "no account and region".to_owned()
                 } else {
                     s.targets.join(", ")
                 },
-                if s.dry_run { "dry run" } else { "written" },
-                s.seconds
+                s.seconds,
+                if s.dry_run { " (dry run: nothing written)" } else { "" }
             );
             note!(
                 "  executions {}: running {}, already stored {}, already backfilled {}, {verb} {} ({} events, {} files)",
