@@ -312,6 +312,11 @@ impl Pipeline {
         for (i, a) in self.actions.iter().enumerate() {
             self.executions[a.exec as usize].actions.push(i as u32);
         }
+        // The fold grew these by doubling; a year of history should not keep the slack.
+        self.actions.shrink_to_fit();
+        for e in &mut self.executions {
+            e.actions.shrink_to_fit();
+        }
         self.by_id = (0..self.executions.len() as u32).collect();
         let execs = &self.executions;
         self.by_id

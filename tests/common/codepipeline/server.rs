@@ -683,9 +683,9 @@ impl Api<'_> {
             Some(f @ Value::Object(_)) => self.string(f, "pipelineExecutionId")?,
             Some(_) => return Err(err("SerializationException", "filter must be an object")),
         };
-        // Every action execution, or the filtered execution's, as indices, newest first.
-        let indices: Vec<u32> = match filter {
-            None => (0..p.actions.len() as u32).collect(),
+        // The filtered execution's action executions (indices, newest first), or all.
+        let only: Option<&[u32]> = match filter {
+            None => None,
             Some(id) => {
                 let e = p.find(&Id::new(id)).ok_or_else(|| {
                     err(
@@ -693,28 +693,27 @@ impl Api<'_> {
                         format!("Pipeline execution {id} does not exist in pipeline {name}"),
                     )
                 })?;
-                p.executions[e].actions.clone()
+                Some(&p.executions[e].actions)
             }
         };
+        let len = only.map_or(p.actions.len(), <[u32]>::len);
+        let at = |k: usize| &p.actions[only.map_or(k, |only| only[k] as usize)];
         let scope = format!("{name}\n{}", filter.unwrap_or_default());
         let cursor = self.cursor(&scope, input)?;
         let from = cursor.map_or(0, |c| {
-            indices.partition_point(|&i| {
-                let a = &p.actions[i as usize];
+            partition_point(len, |k| {
+                let a = at(k);
                 newest_first(a.start_ms, &a.id, c.start_ms, &c.id).is_le()
             })
         });
-        let page = &indices[from..(from + n).min(indices.len())];
+        let end = (from + n).min(len);
         let mut out = json!({
-            "actionExecutionDetails": page
-                .iter()
-                .map(|&i| self.history.action_json(p, &p.actions[i as usize]))
+            "actionExecutionDetails": (from..end)
+                .map(|k| self.history.action_json(p, at(k)))
                 .collect::<Vec<_>>(),
         });
-        if from + n < indices.len()
-            && let Some(&last) = page.last()
-        {
-            let a = &p.actions[last as usize];
+        if end < len && end > from {
+            let a = at(end - 1);
             out["nextToken"] = json!(self.cursor_token(&scope, a.start_ms, &a.id));
         }
         Ok(out)
@@ -732,4 +731,19 @@ impl Api<'_> {
         })?;
         Ok(json!({ "pipelineExecution": self.history.execution_json(p, &p.executions[e]) }))
     }
+}
+
+/// The first index in `0..len` for which `before` is false (it must be true, then
+/// false, along the range): `slice::partition_point` for indexed views.
+fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
