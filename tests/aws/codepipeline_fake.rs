@@ -157,13 +157,27 @@ fn the_history_is_the_events_folded() {
         assert_eq!(a.status, expected, "{a:?}");
         assert_eq!(&a.error_code, code, "{a:?}");
     }
-    // The sample has what the tests below rely on.
+    // The sample has every status, and a stage retried after a failure (the failed
+    // action stays Failed, its execution goes on with a new action execution).
     let statuses: HashSet<ExecutionStatus> = executions.iter().map(|e| e.status).collect();
-    for s in [ExecutionStatus::Succeeded, ExecutionStatus::Failed] {
+    for s in [
+        ExecutionStatus::InProgress,
+        ExecutionStatus::Succeeded,
+        ExecutionStatus::Failed,
+        ExecutionStatus::Stopped,
+        ExecutionStatus::Superseded,
+    ] {
         assert!(statuses.contains(&s), "no {s:?} in {statuses:?}");
     }
-    assert!(executions.iter().any(|e| !e.ended), "nothing still running");
-    assert!(actions.iter().any(|a| a.status == ActionStatus::Failed));
+    let action_statuses: HashSet<ActionStatus> = actions.iter().map(|a| a.status).collect();
+    assert_eq!(action_statuses.len(), 4, "{action_statuses:?}");
+    let retried = actions.iter().any(|a| {
+        a.status == ActionStatus::Failed
+            && executions
+                .iter()
+                .any(|e| e.id == a.execution_id && e.status != ExecutionStatus::Failed)
+    });
+    assert!(retried, "no retried stage in the sample");
     assert!(history.regions().len() >= 2, "{:?}", history.pipelines());
 
     // Dropping executions drops their action executions with them.
@@ -272,7 +286,10 @@ async fn paging_yields_the_history_newest_first() {
                 }
                 assert_eq!(
                     s.stop_trigger().is_some(),
-                    e.status == ExecutionStatus::Stopped
+                    matches!(
+                        e.status,
+                        ExecutionStatus::Stopped | ExecutionStatus::Stopping
+                    )
                 );
             }
             for pair in summaries.windows(2) {
@@ -769,4 +786,67 @@ fn a_year_of_history_fits_in_memory() {
         before,
     );
     assert_eq!(history.pipelines().len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_history_keeps_page_tokens_valid() {
+    let full = History::demo(&config(), ACCOUNT);
+    let (region, name) = some_pipeline(&full);
+    let all: Vec<ExecutionInfo> = full
+        .executions()
+        .into_iter()
+        .filter(|e| e.region == region && e.pipeline == name)
+        .collect();
+    // The older half first, as if the newer half had not run yet.
+    let cut = all[all.len() / 2].start;
+    let mut older = History::demo(&config(), ACCOUNT);
+    older.retain(|e| e.start <= cut);
+    let fake = FakeCodePipeline::start(older);
+    let c = client(&fake, &region);
+    let first = c
+        .list_pipeline_executions()
+        .pipeline_name(&name)
+        .max_results(3)
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = first
+        .pipeline_execution_summaries()
+        .iter()
+        .map(|s| s.pipeline_execution_id().unwrap().to_owned())
+        .collect();
+    // New executions start while a client pages: its token still names where it
+    // was, so it gets the older ones once each, like AWS.
+    fake.set_history(full);
+    let mut token = first.next_token().map(str::to_owned);
+    while let Some(t) = token {
+        let page = c
+            .list_pipeline_executions()
+            .pipeline_name(&name)
+            .max_results(3)
+            .next_token(t)
+            .send()
+            .await
+            .unwrap();
+        ids.extend(
+            page.pipeline_execution_summaries()
+                .iter()
+                .map(|s| s.pipeline_execution_id().unwrap().to_owned()),
+        );
+        token = page.next_token().map(str::to_owned);
+    }
+    let want: Vec<&str> = all
+        .iter()
+        .filter(|e| e.start <= cut)
+        .map(|e| e.id.as_str())
+        .collect();
+    assert_eq!(ids, want);
+    // A new listing sees everything.
+    let now = c
+        .list_pipeline_executions()
+        .pipeline_name(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(now.pipeline_execution_summaries().len(), all.len());
 }
