@@ -3,6 +3,8 @@
 //! operation yields exactly that history newest first, errors arrive as the SDK's
 //! typed errors, and injected faults (throttling, 500s, denied regions, latency) are
 //! retried or reported as AWS's would be. Needs no moto, only the fake.
+//!
+//! One cohesive thing (over 400 lines): the fake's contract, one test per promise.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -2,6 +2,8 @@
 //! API would list (pipelines, pipeline executions, action executions), stored compact
 //! (interned strings, UUIDs in 16 bytes) so that a year of a hundred pipelines fits in
 //! memory, and rendered as API JSON one item at a time, when a page asks for it.
+//!
+//! One cohesive thing (over 400 lines): the folded model, the fold, and its API JSON.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;

@@ -1,6 +1,8 @@
 //! The fake CodePipeline's HTTP side: AWS JSON 1.1 over HTTP/1.1 keep-alive on
 //! 127.0.0.1, the four read operations `cplogs backfill` uses with AWS's paging and
 //! errors, and faults injected on demand (throttling, 500s, denied regions, latency).
+//!
+//! One cohesive thing (over 400 lines): the HTTP server, the operations and the faults.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
