@@ -763,7 +763,8 @@ fn peak_rss_mib() -> Option<u64> {
 /// The benchmark's scale: 100 pipelines of the account (the demo alternates two
 /// accounts, so 200 generated) × 365 days × 5 runs a day. Slow in a debug build:
 /// `cargo test --release --test aws a_year_of_history -- --ignored --nocapture`;
-/// `CPLOGS_FAKE_DAYS` shortens it.
+/// `CPLOGS_FAKE_DAYS` shortens it. Measured in a debug build: 181,894 executions,
+/// 838,937 action executions, 342 MiB peak RSS, 359 s (the generator is ~90% of it).
 #[test]
 #[ignore = "a benchmark-sized history: slow in debug builds"]
 fn a_year_of_history_fits_in_memory() {
