@@ -1,10 +1,12 @@
 //! Helpers shared by every test binary (`tests/<group>/main.rs` includes this module
 //! with `#[path = "../common/mod.rs"] mod common;`): running the `cplogs` binary,
-//! the AWS sample events, event builders, times, and moto (the local AWS API).
+//! the AWS sample events, event builders, times, moto (the local AWS API), and a fake
+//! CodePipeline (moto lacks ListActionExecutions).
 //! Each binary uses some of them, so the rest is dead code there.
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod codepipeline;
 pub mod events;
 pub mod moto;
 
