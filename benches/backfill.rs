@@ -42,9 +42,13 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let (pipelines, days) = (env_or("BACKFILL_PIPELINES", 100), env_or("BACKFILL_DAYS", 365));
+    let (pipelines, days) = (
+        env_or("BACKFILL_PIPELINES", 100),
+        env_or("BACKFILL_DAYS", 365),
+    );
+    // The demo alternates two accounts: twice as many generated, half in the one read.
     let config = DemoConfig {
-        pipelines,
+        pipelines: pipelines * 2,
         days: days as u32,
         seed: 42,
         runs_per_day: 5.0,
@@ -69,13 +73,13 @@ fn main() {
         &format!("{}d", days + 1),
         "--format",
         "json",
-        "--endpoint-url",
-        &endpoint,
     ]);
     for r in &regions {
         cmd.args(["--region", r]);
     }
-    cmd.env("AWS_ENDPOINT_URL_CODEPIPELINE", fake.endpoint())
+    // The service's own variable wins over the general one (moto, for STS).
+    cmd.env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ENDPOINT_URL_CODEPIPELINE", fake.endpoint())
         .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-bench-config")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

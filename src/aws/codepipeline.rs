@@ -179,9 +179,15 @@ where
     }
 }
 
+/// An API time, to the nearest millisecond: JSON carries fractional epoch seconds
+/// (`…123.456`), which the SDK's float step can turn into `.455999999`.
 fn time(t: Option<&aws_sdk_codepipeline::primitives::DateTime>) -> Option<DateTime<Utc>> {
     let t = t?;
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+    let millis = (i128::from(t.secs()) * 1000
+        + (i128::from(t.subsec_nanos()) + 500_000) / 1_000_000)
+        .try_into()
+        .ok()?;
+    DateTime::from_timestamp_millis(millis)
 }
 
 /// Every pipeline name the caller can see in the client's region (all pages).
@@ -415,6 +421,16 @@ mod tests {
         );
         assert_eq!(commit_message("Plain message"), "Plain message");
         assert_eq!(commit_message(r#"{"Other":1}"#), r#"{"Other":1}"#);
+    }
+
+    #[test]
+    fn api_times_round_to_the_millisecond() {
+        use aws_sdk_codepipeline::primitives::DateTime as Api;
+        let t = time(Some(&Api::from_secs_f64(1_764_500_000.123))).unwrap();
+        assert_eq!(t.timestamp_millis(), 1_764_500_000_123);
+        let t = time(Some(&Api::from_secs_and_nanos(5, 999_999_999))).unwrap();
+        assert_eq!(t.timestamp_millis(), 6_000);
+        assert_eq!(time(None), None);
     }
 
     #[test]

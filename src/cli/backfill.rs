@@ -29,7 +29,7 @@ use crate::aws::codepipeline::{
 use crate::core::layout::{Dt, table_prefix};
 use crate::core::schema::Table;
 use crate::core::transform::transform_into;
-use crate::ingest::backfill::synthesize;
+use crate::ingest::backfill::{started_id, synthesize};
 use crate::ingest::replay::FileGroups;
 use crate::ingest::stored::Stored;
 
@@ -289,6 +289,8 @@ async fn pipeline(
             done.running += 1;
         } else if stored.has_live(&arn, &e.id) {
             done.already_stored += 1;
+        } else if stored.has_event(&started_id(&p, &e.id)) {
+            done.already_backfilled += 1;
         } else {
             wanted.push(e);
         }
@@ -351,12 +353,16 @@ async fn pipeline(
     if plan.dry_run || groups.is_empty() {
         return Ok(done);
     }
-    let files = groups.finish(|lines| {
+    let mut files = groups.finish(|lines| {
         format!(
             "backfill-{}.json.gz",
             crate::hash::hex128(&String::from_utf8_lossy(lines))
         )
     })?;
+    // Action and stage files first, then the pipeline's, newest day first: the last
+    // file written holds the STARTED events that mark executions complete
+    // (`started_id`), so a run killed in between leaves them to be finished.
+    files.sort_by_key(|f| (f.table == Table::Pipeline, std::cmp::Reverse(f.dt)));
     for f in &files {
         if store.write_new(f).await.map_err(|e| format!("{e:#}"))? {
             done.files += 1;
@@ -530,7 +536,11 @@ pub fn print_summary(summary: &Summary, format: SummaryFormat) -> Result<()> {
                     s.targets.join(", ")
                 },
                 s.seconds,
-                if s.dry_run { " (dry run: nothing written)" } else { "" }
+                if s.dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                }
             );
             note!(
                 "  executions {}: running {}, already stored {}, already backfilled {}, {verb} {} ({} events, {} files)",

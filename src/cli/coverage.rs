@@ -391,8 +391,9 @@ pub fn run(args: CoverageArgs, cx: &Context) -> Result<Exit> {
                 )
                 .await?;
                 failures.extend(summary.failures.iter().cloned());
-                // The local engine reads the new files on its next query.
-                let rows = selected.engine.run(&query).await?.result;
+                // A new engine: the local one lists the files when it opens.
+                let again = select::select(&args.run, cx).await?;
+                let rows = again.engine.run(&query).await?.result;
                 results = compare(
                     &api,
                     &stored_executions(&rows, since),

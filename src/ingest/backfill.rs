@@ -40,6 +40,31 @@ pub struct Synthesized {
     pub body: Vec<u8>,
 }
 
+/// A synthesized event's id: a hash of what makes it unique within the execution
+/// (`key`: state, attempt, and stage, action and attempt id where they apply).
+fn event_id(arn: &str, execution: &str, detail_type: &str, key: &str) -> String {
+    format!(
+        "{ID_PREFIX}{}",
+        crate::hash::hex128(&format!("{arn}\n{execution}\n{detail_type}\n{key}"))
+    )
+}
+
+fn pipeline_key(state: &str, attempt: u32) -> String {
+    format!("{state}\n{attempt}")
+}
+
+/// The id of an execution's synthesized pipeline STARTED event. Backfill writes an
+/// execution's action and stage files before its pipeline files, and those newest
+/// day first, so when this event is stored every other event of the execution is.
+pub fn started_id(pipeline: &PipelineRef, execution: &str) -> String {
+    event_id(
+        &pipeline.arn(),
+        execution,
+        PIPELINE,
+        &pipeline_key("STARTED", 1),
+    )
+}
+
 /// Builds the events of one execution.
 struct Events<'a> {
     pipeline: &'a PipelineRef,
@@ -71,13 +96,7 @@ impl Events<'_> {
         key: &str,
         detail: Map<String, Value>,
     ) {
-        let id = format!(
-            "{ID_PREFIX}{}",
-            crate::hash::hex128(&format!(
-                "{}\n{}\n{detail_type}\n{key}",
-                self.arn, self.execution.id
-            ))
-        );
+        let id = event_id(&self.arn, &self.execution.id, detail_type, key);
         let event = json!({
             "version": "0",
             "id": id,
@@ -103,7 +122,7 @@ impl Events<'_> {
     ) {
         let mut d = self.base(state, attempt);
         d.extend(extra);
-        self.emit(PIPELINE, time, &format!("{state}\n{attempt}"), d);
+        self.emit(PIPELINE, time, &pipeline_key(state, attempt), d);
     }
 
     fn stage_event(&mut self, time: DateTime<Utc>, stage: &str, state: &str, attempt: u32) {
@@ -453,6 +472,7 @@ mod tests {
             events,
             synthesize(&pipeline(), &execution("Succeeded"), &refs, None)
         );
+        assert_eq!(events[0].id, started_id(&pipeline(), "e-1"));
     }
 
     #[test]

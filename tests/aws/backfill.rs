@@ -35,7 +35,9 @@ struct World {
 fn world() -> World {
     // Ended two days ago, so everything is in the past for coverage and reports.
     let end_day = (Utc::now() - Duration::days(2)).date_naive();
-    let end: DateTime<Utc> = end_day.and_time(NaiveTime::from_hms_opt(18, 0, 0).unwrap()).and_utc();
+    let end: DateTime<Utc> = end_day
+        .and_time(NaiveTime::from_hms_opt(18, 0, 0).unwrap())
+        .and_utc();
     let config = DemoConfig {
         pipelines: 8,
         days: 4,
@@ -78,15 +80,22 @@ fn ingest<'a>(dir: &Path, events: impl Iterator<Item = &'a Vec<u8>>) {
         body.push(b'\n');
     }
     std::fs::write(&file, body).unwrap();
-    let o = cplogs(&["ingest", file.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
+    let o = cplogs(&[
+        "ingest",
+        file.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 
 /// `cplogs ARGS` with moto for STS, S3 and Glue, the fake for CodePipeline, and
-/// every region of the history.
+/// every region of the history. Both endpoints come from the environment, where the
+/// SDK lets a service's own variable win over the general one (`--endpoint-url`
+/// would win over both).
 fn with_fake(fake: &FakeCodePipeline, args: &[&str]) -> Command {
     let mut cmd = hermetic();
-    cmd.args(args).args(["--endpoint-url", &endpoint()]);
+    cmd.args(args).env("AWS_ENDPOINT_URL", endpoint());
     for r in REGIONS {
         cmd.args(["--region", r]);
     }
@@ -103,7 +112,15 @@ fn run(cmd: &mut Command) -> Output {
 
 /// Backfills into `dir`; the summary (JSON).
 fn backfill(fake: &FakeCodePipeline, dir: &Path, since: &str, extra: &[&str]) -> (Output, Value) {
-    let mut args = vec!["backfill", "--out", dir.to_str().unwrap(), "--since", since, "--format", "json"];
+    let mut args = vec![
+        "backfill",
+        "--out",
+        dir.to_str().unwrap(),
+        "--since",
+        since,
+        "--format",
+        "json",
+    ];
     args.extend_from_slice(extra);
     let o = run(&mut with_fake(fake, &args));
     let doc: Value = serde_json::from_slice(&o.stdout)
@@ -175,9 +192,16 @@ fn backfilled_history_gives_the_reports_live_events_give() {
     let w = world();
     let fake = FakeCodePipeline::start(History::from_events(w.events.iter(), ACCOUNT));
     let tmp = tempfile::tempdir().unwrap();
-    let (live, back, all) = (tmp.path().join("live"), tmp.path().join("back"), tmp.path().join("all"));
+    let (live, back, all) = (
+        tmp.path().join("live"),
+        tmp.path().join("back"),
+        tmp.path().join("all"),
+    );
     let ended = ended_ids(&w.history);
-    ingest(&live, w.events.iter().filter(|e| ended.contains(&execution_of(e))));
+    ingest(
+        &live,
+        w.events.iter().filter(|e| ended.contains(&execution_of(e))),
+    );
     ingest(&all, w.events.iter());
 
     let (o, summary) = backfill(&fake, &back, &w.since, &[]);
@@ -189,10 +213,13 @@ fn backfilled_history_gives_the_reports_live_events_give() {
     assert!(summary["files"].as_u64().unwrap() > 0);
     // One ListActionExecutions call per 100 attempts (per pipeline, rounded up).
     let actions_per_pipeline: BTreeMap<String, usize> =
-        w.history.actions().iter().fold(BTreeMap::new(), |mut m, a| {
-            *m.entry(format!("{}/{}", a.region, a.pipeline)).or_insert(0) += 1;
-            m
-        });
+        w.history
+            .actions()
+            .iter()
+            .fold(BTreeMap::new(), |mut m, a| {
+                *m.entry(format!("{}/{}", a.region, a.pipeline)).or_insert(0) += 1;
+                m
+            });
     let pages: usize = actions_per_pipeline.values().map(|n| n.div_ceil(100)).sum();
     assert_eq!(summary["calls"]["ListActionExecutions"], pages as u64);
     assert_eq!(fake.requests("ListActionExecutions"), pages as u64);
@@ -227,8 +254,10 @@ fn backfilled_history_gives_the_reports_live_events_give() {
     }
     // Running executions: in the live store only.
     let (inv_all, inv_back) = (inventory(&all, &w.since), inventory(&back, &w.since));
-    let only_live: BTreeSet<&String> =
-        inv_all.keys().filter(|k| !inv_back.contains_key(*k)).collect();
+    let only_live: BTreeSet<&String> = inv_all
+        .keys()
+        .filter(|k| !inv_back.contains_key(*k))
+        .collect();
     let running: BTreeSet<String> = w
         .history
         .executions()
@@ -236,7 +265,11 @@ fn backfilled_history_gives_the_reports_live_events_give() {
         .filter(|e| !e.ended)
         .map(|e| e.id)
         .collect();
-    assert_eq!(only_live, running.iter().collect(), "only running executions are live-only");
+    assert_eq!(
+        only_live,
+        running.iter().collect(),
+        "only running executions are live-only"
+    );
     assert!(!running.is_empty(), "the demo has running executions");
 }
 
@@ -247,7 +280,11 @@ fn backfill_is_idempotent_and_never_doubles_live_events() {
     let w = world();
     let fake = FakeCodePipeline::start(History::from_events(w.events.iter(), ACCOUNT));
     let tmp = tempfile::tempdir().unwrap();
-    let (back, half, live) = (tmp.path().join("back"), tmp.path().join("half"), tmp.path().join("live"));
+    let (back, half, live) = (
+        tmp.path().join("back"),
+        tmp.path().join("half"),
+        tmp.path().join("live"),
+    );
     let (o, first) = backfill(&fake, &back, &w.since, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let (o, second) = backfill(&fake, &back, &w.since, &[]);
@@ -261,13 +298,25 @@ fn backfill_is_idempotent_and_never_doubles_live_events() {
 
     let ended: Vec<String> = ended_ids(&w.history).into_iter().collect();
     let halfway: BTreeSet<&String> = ended.iter().step_by(2).collect();
-    ingest(&half, w.events.iter().filter(|e| halfway.contains(&execution_of(e))));
+    ingest(
+        &half,
+        w.events
+            .iter()
+            .filter(|e| halfway.contains(&execution_of(e))),
+    );
     let (o, s) = backfill(&fake, &half, &w.since, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(s["already_stored"], halfway.len() as u64);
     assert_eq!(s["written"], (ended.len() - halfway.len()) as u64);
-    ingest(&live, w.events.iter().filter(|e| ended.contains(&execution_of(e))));
-    for (name, extra) in [("failures", &[][..]), ("durations", &[][..]), ("executions", &[][..])] {
+    ingest(
+        &live,
+        w.events.iter().filter(|e| ended.contains(&execution_of(e))),
+    );
+    for (name, extra) in [
+        ("failures", &[][..]),
+        ("durations", &[][..]),
+        ("executions", &[][..]),
+    ] {
         assert_eq!(
             report(&half, name, &w.since, extra),
             report(&live, name, &w.since, extra),
@@ -284,7 +333,10 @@ fn backfill_is_idempotent_and_never_doubles_live_events() {
         } else {
             // Backfill writes STARTED and the terminal state (plus FAILED/RESUMED per
             // retry); live has STOPPING too; never the sum of both.
-            assert!(*p <= live_p + 1 && *p < 2 * live_p.max(2), "{id}: {p} vs {live_p}");
+            assert!(
+                *p <= live_p + 1 && *p < 2 * live_p.max(2),
+                "{id}: {p} vs {live_p}"
+            );
         }
     }
 }
@@ -303,7 +355,15 @@ fn a_killed_backfill_resumes_where_it_stopped() {
     fake.set_latency(StdDuration::from_millis(40));
     let mut child = with_fake(
         &fake,
-        &["backfill", "--out", killed.to_str().unwrap(), "--since", &w.since, "--concurrency", "1"],
+        &[
+            "backfill",
+            "--out",
+            killed.to_str().unwrap(),
+            "--since",
+            &w.since,
+            "--concurrency",
+            "1",
+        ],
     )
     .stdout(Stdio::null())
     .stderr(Stdio::null())
@@ -312,12 +372,18 @@ fn a_killed_backfill_resumes_where_it_stopped() {
     // Kill it once some pipelines' files are there, before it finishes.
     let started = Instant::now();
     let files = |dir: &Path| -> usize {
-        walk(dir).iter().filter(|p| p.to_string_lossy().ends_with(".json.gz")).count()
+        walk(dir)
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+            .count()
     };
     while files(&killed) < 3 && started.elapsed() < StdDuration::from_secs(60) {
         std::thread::sleep(StdDuration::from_millis(20));
     }
-    assert!(child.try_wait().unwrap().is_none(), "it finished before it could be killed");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it finished before it could be killed"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let partial = files(&killed);
@@ -326,9 +392,16 @@ fn a_killed_backfill_resumes_where_it_stopped() {
 
     let (o, resumed) = backfill(&fake, &killed, &w.since, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(resumed["already_backfilled"].as_u64().unwrap() > 0, "{resumed}");
+    assert!(
+        resumed["already_backfilled"].as_u64().unwrap() > 0,
+        "{resumed}"
+    );
     assert!(resumed["written"].as_u64().unwrap() > 0, "{resumed}");
-    for (name, extra) in [("failures", &[][..]), ("durations", &["--by", "action"][..]), ("executions", &[][..])] {
+    for (name, extra) in [
+        ("failures", &[][..]),
+        ("durations", &["--by", "action"][..]),
+        ("executions", &[][..]),
+    ] {
         assert_eq!(
             report(&killed, name, &w.since, extra),
             report(&whole, name, &w.since, extra),
@@ -344,7 +417,9 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -376,8 +451,17 @@ fn throttled_and_failing_calls_are_retried_to_the_same_result() {
     let before = fake.faults();
     let (o, s) = backfill(&fake, &throttled, &w.since, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let calls: u64 = s["calls"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!(fake.faults().throttled - before.throttled, calls, "each call throttled once");
+    let calls: u64 = s["calls"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        fake.faults().throttled - before.throttled,
+        calls,
+        "each call throttled once"
+    );
     fake.throttle_each_call_once(false);
 
     fake.fail_each_call_once(true);
@@ -401,20 +485,44 @@ async fn roles_of_two_accounts_into_a_bucket_and_a_denied_region() {
     let database = unique("backfill_db").replace('-', "_");
     moto::create_catalog(&s3, &glue, &bucket, &database).await;
     fake.deny_region("us-west-2");
-    let roles = ["arn:aws:iam::111122223333:role/cplogs-backfill", "arn:aws:iam::444455556666:role/cplogs-backfill"];
+    let roles = [
+        "arn:aws:iam::111122223333:role/cplogs-backfill",
+        "arn:aws:iam::444455556666:role/cplogs-backfill",
+    ];
     let o = run(&mut with_fake(
         &fake,
         &[
-            "backfill", "--bucket", &bucket, "--database", &database, "--since", &w.since,
-            "--role-arn", roles[0], "--role-arn", roles[1], "--format", "json",
+            "backfill",
+            "--bucket",
+            &bucket,
+            "--database",
+            &database,
+            "--since",
+            &w.since,
+            "--role-arn",
+            roles[0],
+            "--role-arn",
+            roles[1],
+            "--format",
+            "json",
         ],
     ));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
     let s: Value = serde_json::from_slice(&o.stdout).unwrap();
     let s = &s["backfill"];
-    let failures: Vec<&str> = s["failures"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let failures: Vec<&str> = s["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
     assert_eq!(failures.len(), 2, "{failures:?}");
-    assert!(failures.iter().all(|f| f.contains("us-west-2") && f.contains("AccessDenied")), "{failures:?}");
+    assert!(
+        failures
+            .iter()
+            .all(|f| f.contains("us-west-2") && f.contains("AccessDenied")),
+        "{failures:?}"
+    );
     assert!(s["partitions_added"].as_u64().unwrap() > 0);
 
     // The bucket, copied down, holds both accounts' pipelines of the two regions.
@@ -431,7 +539,18 @@ async fn roles_of_two_accounts_into_a_bucket_and_a_denied_region() {
         .collect();
     assert!(keys.len() < 1000, "one page holds them all");
     for key in &keys {
-        let body = s3.get_object().bucket(&bucket).key(key).send().await.unwrap().body.collect().await.unwrap().into_bytes();
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
         let path = tmp.path().join(key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, body).unwrap();
@@ -476,14 +595,35 @@ fn coverage_finds_exactly_the_missing_executions_and_fix_writes_them() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let ended: Vec<String> = ended_ids(&w.history).into_iter().collect();
-    let dropped: BTreeSet<String> = ended.iter().step_by(ended.len() / 7).take(7).cloned().collect();
+    let dropped: BTreeSet<String> = ended
+        .iter()
+        .step_by(ended.len() / 7)
+        .take(7)
+        .cloned()
+        .collect();
     assert_eq!(dropped.len(), 7);
-    ingest(&store, w.events.iter().filter(|e| !dropped.contains(&execution_of(e))));
+    ingest(
+        &store,
+        w.events
+            .iter()
+            .filter(|e| !dropped.contains(&execution_of(e))),
+    );
     let local = store.to_str().unwrap();
 
     let o = run(&mut with_fake(
         &fake,
-        &["--local", local, "coverage", "--since", &w.since, "--min-coverage", "99.5", "--format", "json", "--no-cache"],
+        &[
+            "--local",
+            local,
+            "coverage",
+            "--since",
+            &w.since,
+            "--min-coverage",
+            "99.5",
+            "--format",
+            "json",
+            "--no-cache",
+        ],
     ));
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -491,44 +631,141 @@ fn coverage_finds_exactly_the_missing_executions_and_fix_writes_them() {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|p| p["missing"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_owned()))
+        .flat_map(|p| {
+            p["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_str().unwrap().to_owned())
+        })
         .collect();
     assert_eq!(missing, dropped);
-    let listed: u64 = doc["pipelines"].as_array().unwrap().iter().map(|p| p["api_executions"].as_u64().unwrap()).sum();
+    let listed: u64 = doc["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["api_executions"].as_u64().unwrap())
+        .sum();
     assert_eq!(listed, w.history.executions().len() as u64);
-    assert!(doc["pipelines"].as_array().unwrap().iter().all(|p| p["not_listed"].as_array().unwrap().is_empty()));
+    assert!(
+        doc["pipelines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["not_listed"].as_array().unwrap().is_empty())
+    );
 
     // A table for people names the missing ones too.
-    let o = run(&mut with_fake(&fake, &["--local", local, "coverage", "--since", &w.since, "--no-cache", "--wide"]));
+    let o = run(&mut with_fake(
+        &fake,
+        &[
+            "--local",
+            local,
+            "coverage",
+            "--since",
+            &w.since,
+            "--no-cache",
+            "--wide",
+        ],
+    ));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let table = text(&o.stdout);
-    assert!(dropped.iter().all(|d| table.contains(d.as_str())), "{table}");
+    assert!(
+        dropped.iter().all(|d| table.contains(d.as_str())),
+        "{table}"
+    );
 
     let o = run(&mut with_fake(
         &fake,
-        &["--local", local, "coverage", "--since", &w.since, "--min-coverage", "99.5", "--fix", "--format", "json", "--no-cache"],
+        &[
+            "--local",
+            local,
+            "coverage",
+            "--since",
+            &w.since,
+            "--min-coverage",
+            "99.5",
+            "--fix",
+            "--format",
+            "json",
+            "--no-cache",
+        ],
     ));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["fixed"]["written"], 7);
-    assert!(doc["pipelines"].as_array().unwrap().iter().all(|p| p["missing"].as_array().unwrap().is_empty()));
+    assert!(
+        doc["pipelines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["missing"].as_array().unwrap().is_empty())
+    );
     // Only the missing ones were listed action by action.
-    assert_eq!(doc["fixed"]["calls"]["ListActionExecutions"].as_u64().unwrap() >= 7, true);
+    assert_eq!(
+        doc["fixed"]["calls"]["ListActionExecutions"]
+            .as_u64()
+            .unwrap()
+            >= 7,
+        true
+    );
 }
 
 /// Bad input: a role that is not an ARN, no destination, a future --since.
 #[test]
 fn backfill_refuses_bad_input_with_usage_errors() {
     for (args, says) in [
-        (&["backfill", "--out", "/tmp/x", "--role-arn", "nope", "--region", "us-east-1"][..], "not an IAM role ARN"),
+        (
+            &[
+                "backfill",
+                "--out",
+                "/tmp/x",
+                "--role-arn",
+                "nope",
+                "--region",
+                "us-east-1",
+            ][..],
+            "not an IAM role ARN",
+        ),
         (&["backfill", "--region", "us-east-1"][..], "--out DIR"),
-        (&["backfill", "--out", "/tmp/x", "--since", "2999-01-01", "--region", "us-east-1"][..], "--since"),
-        (&["backfill", "--out", "/tmp/x", "--pipeline", "bad name!", "--region", "us-east-1"][..], "not a pipeline name"),
+        (
+            &[
+                "backfill",
+                "--out",
+                "/tmp/x",
+                "--since",
+                "2999-01-01",
+                "--region",
+                "us-east-1",
+            ][..],
+            "--since",
+        ),
+        (
+            &[
+                "backfill",
+                "--out",
+                "/tmp/x",
+                "--pipeline",
+                "bad name!",
+                "--region",
+                "us-east-1",
+            ][..],
+            "not a pipeline name",
+        ),
         (&["coverage", "--min-coverage", "101"][..], "percentage"),
-        (&["report", "failures", "--region", "a", "--region", "b", "--demo"][..], "given once"),
+        (
+            &[
+                "report", "failures", "--region", "a", "--region", "b", "--demo",
+            ][..],
+            "given once",
+        ),
     ] {
         let o = cplogs(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
-        assert!(text(&o.stderr).contains(says), "{args:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(says),
+            "{args:?}: {}",
+            text(&o.stderr)
+        );
     }
 }

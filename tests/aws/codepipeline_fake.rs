@@ -752,45 +752,6 @@ async fn latency_delays_answers_and_drop_does_not_hang() {
     assert!(outcome.is_err());
 }
 
-/// Peak resident memory of this process in MiB (Linux), for the scale check below.
-fn peak_rss_mib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024)
-}
-
-/// The benchmark's scale: 100 pipelines of the account (the demo alternates two
-/// accounts, so 200 generated) × 365 days × 5 runs a day. Slow in a debug build:
-/// `cargo test --release --test aws a_year_of_history -- --ignored --nocapture`;
-/// `CPLOGS_FAKE_DAYS` shortens it. Measured in a debug build: 181,894 executions,
-/// 838,937 action executions, 342 MiB peak RSS, 359 s (the generator is ~90% of it).
-#[test]
-#[ignore = "a benchmark-sized history: slow in debug builds"]
-fn a_year_of_history_fits_in_memory() {
-    let days = std::env::var("CPLOGS_FAKE_DAYS")
-        .ok()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(365);
-    let mut config = DemoConfig::new(at("2026-03-04T15:00:00Z"));
-    config.pipelines = 200;
-    config.days = days;
-    config.runs_per_day = 5.0;
-    let before = peak_rss_mib().unwrap_or(0);
-    let started = Instant::now();
-    let history = History::demo(&config, ACCOUNT);
-    eprintln!(
-        "{} pipelines, {} executions, {} action executions in {:.1?}; peak RSS {} MiB (was {} MiB)",
-        history.pipelines().len(),
-        history.execution_count(),
-        history.action_count(),
-        started.elapsed(),
-        peak_rss_mib().unwrap_or(0),
-        before,
-    );
-    assert_eq!(history.pipelines().len(), 100);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_history_keeps_page_tokens_valid() {
     let full = History::demo(&config(), ACCOUNT);

@@ -7,6 +7,7 @@
 mod common;
 
 mod athena;
+mod backfill;
 mod codepipeline_fake;
 mod doctor;
 mod fault_proxy;
