@@ -6,7 +6,7 @@
 //! it.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::process::{Command, Stdio};
