@@ -70,10 +70,12 @@ fn the_workgroup_result_location_is_the_one_granted() {
         let o = cplogs(&on_moto(&args, &url));
         assert!(o.status.success(), "{command:?}: {}", text(&o.stderr));
         let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        // ListPipelines (backfill) has no resource-level permission: `*` is IAM's rule.
         let resources: Vec<String> = doc["Statement"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|s| s["Sid"] != "BackfillListPipelines")
             .flat_map(|s| s["Resource"].as_array().unwrap().iter())
             .map(|r| r.as_str().unwrap().to_owned())
             .collect();
