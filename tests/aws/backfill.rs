@@ -296,8 +296,16 @@ fn backfill_is_idempotent_and_never_doubles_live_events() {
         tmp.path().join("half"),
         tmp.path().join("live"),
     );
+    // A dry run counts what it would write and writes nothing.
+    let (o, dry) = backfill(&fake, &back, &w.since, &["--dry-run"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(walk(&back).is_empty(), "{:?}", walk(&back));
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["files"], 0);
     let (o, first) = backfill(&fake, &back, &w.since, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(dry["written"], first["written"]);
+    assert_eq!(dry["events"], first["events"]);
     let (o, second) = backfill(&fake, &back, &w.since, &[]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(second["written"], 0);
