@@ -791,3 +791,32 @@ fn backfill_refuses_bad_input_with_usage_errors() {
         );
     }
 }
+
+/// A file in the store that cannot be read stops backfill before any write, naming
+/// the file (exit 1): backfill cannot know what the store holds without it.
+#[test]
+fn an_unreadable_store_file_is_named_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp
+        .path()
+        .join("action_execution_state_change/dt=2026-11-20");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("broken.json.gz"), [0x1f, 0x8b, 0x08, 0x00, 0x01]).unwrap();
+    let since = (Utc::now() - Duration::days(30)).date_naive().to_string();
+    let o = cplogs(&[
+        "backfill",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--since",
+        &since,
+        "--region",
+        "us-east-1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("dt=2026-11-20/broken.json.gz"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(walk(tmp.path()).len(), 1);
+}
