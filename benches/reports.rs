@@ -3,25 +3,20 @@
 //! report. The data is generated once into `CPLOGS_BENCH_DIR` (default: a folder in
 //! the system temp dir) and reused by later runs. Then every report again with the
 //! tables read by DataFusion's own JSON reader instead of the engine's lenient one
-//! (`src/engine/jsonl.rs`), to show what reading records as the SerDe does costs.
+//! (`src/engine/jsonl.rs`), to show what reading records as the SerDe does costs: that
+//! part needs `--features datafusion-gzip` (DataFusion's gzip decoding).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use cplogs::engine::QueryEngine;
-use cplogs::engine::local::{LocalEngine, view_sql};
+use cplogs::engine::local::LocalEngine;
 use cplogs::ingest::PartitionWriter;
 use cplogs::ingest::demo::{DemoConfig, generate};
 use cplogs::reports::{Breakdown, REPORTS, ReportParams};
-use datafusion::catalog::MemorySchemaProvider;
-use datafusion::common::TableReference;
-use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-use datafusion::datasource::file_format::json::JsonFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
-use datafusion::prelude::{SessionConfig, SessionContext};
+#[cfg(feature = "datafusion-gzip")]
+use datafusion::prelude::SessionContext;
 
 fn main() {
     let end = Utc.with_ymd_and_hms(2026, 11, 20, 23, 59, 59).unwrap();
@@ -103,16 +98,30 @@ fn main() {
             );
         }
     }
+    compare_readers(&rt, &engine, &dir, &params);
+}
+
+/// The same SQL with the tables read by DataFusion's own gzip JSON reader. It needs
+/// DataFusion's `compression` feature, which the engine does without (it gunzips
+/// files itself, and the feature builds three C libraries), so this part runs with
+/// `cargo bench --bench reports --features datafusion-gzip`.
+#[cfg(feature = "datafusion-gzip")]
+fn compare_readers(
+    rt: &tokio::runtime::Runtime,
+    engine: &LocalEngine,
+    dir: &std::path::Path,
+    params: &ReportParams,
+) {
     println!();
     println!(
         "{:<34} {:>9} {:>9} {:>9}",
         "same SQL, reader (best of 3)", "lenient", "datafusion", "overhead"
     );
-    let plain = rt.block_on(datafusion_reader(&dir));
+    let plain = rt.block_on(datafusion_reader(dir));
     let (mut total_new, mut total_old) = (0.0, 0.0);
     for report in REPORTS {
         for s in report.sections(Breakdown::Pipeline) {
-            let q = s.query(&params);
+            let q = s.query(params);
             let best = |f: &dyn Fn() -> usize| {
                 (0..3)
                     .map(|_| {
@@ -171,9 +180,31 @@ fn main() {
     );
 }
 
+/// Without DataFusion's `compression` feature its reader cannot read the tables.
+#[cfg(not(feature = "datafusion-gzip"))]
+fn compare_readers(
+    _rt: &tokio::runtime::Runtime,
+    _engine: &LocalEngine,
+    _dir: &std::path::Path,
+    _params: &ReportParams,
+) {
+    println!();
+    println!("(add --features datafusion-gzip to compare with DataFusion's own reader)");
+}
+
 /// The tables as the engine registered them before it had its own reader:
 /// DataFusion's JSON format, which fails a query on any record that does not fit.
+#[cfg(feature = "datafusion-gzip")]
 async fn datafusion_reader(dir: &std::path::Path) -> SessionContext {
+    use cplogs::engine::local::view_sql;
+    use datafusion::catalog::MemorySchemaProvider;
+    use datafusion::common::TableReference;
+    use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+    use datafusion::datasource::file_format::json::JsonFormat;
+    use datafusion::datasource::listing::{
+        ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+    };
+    use datafusion::prelude::SessionConfig;
     let config = SessionConfig::new()
         .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
         .with_collect_statistics(false);

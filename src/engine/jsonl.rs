@@ -123,6 +123,9 @@ impl LenientJsonFormat {
     /// failing the query through) `bad`, and decoded files kept in `cache`.
     pub fn new(bad: Arc<BadFiles>, cache: Option<Arc<ColumnarCache>>) -> Self {
         LenientJsonFormat {
+            // GZIP only tells the planner the files cannot be split into byte ranges:
+            // the opener below gunzips them itself, and DataFusion is built without
+            // its `compression` feature (it could not decode them).
             inner: JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP),
             bad,
             cache,
