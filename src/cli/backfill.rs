@@ -103,7 +103,7 @@ impl Sources {
     }
 
     /// (role, region) pairs in order.
-    pub fn targets(&self) -> Vec<(Option<String>, String)> {
+    fn targets(&self) -> Vec<(Option<String>, String)> {
         let roles: Vec<Option<String>> = if self.roles.is_empty() {
             vec![None]
         } else {
@@ -126,9 +126,50 @@ pub struct Target {
     pub client: aws_sdk_codepipeline::Client,
 }
 
+impl Target {
+    /// `account/region`, for messages.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.account, self.region)
+    }
+
+    /// The pipeline called `name` here.
+    pub fn pipeline(&self, name: &str) -> PipelineRef {
+        PipelineRef {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The pipelines to read here: every one listed, or those named in `only`.
+    pub async fn pipelines(&self, only: &[String], calls: &Calls) -> Result<Vec<String>, String> {
+        let names = api::list_pipelines(&self.client, calls)
+            .await
+            .map_err(|e| format!("{}: {e}", self.label()))?;
+        Ok(names
+            .into_iter()
+            .filter(|n| only.is_empty() || only.contains(n))
+            .collect())
+    }
+}
+
+impl Sources {
+    /// Every (role, region) connected, in order; those that cannot be, as failures.
+    pub async fn connect_all(&self) -> (Vec<Target>, Vec<String>) {
+        let (mut targets, mut failures) = (Vec::new(), Vec::new());
+        for (role, region) in self.targets() {
+            match connect(&self.base, role.as_deref(), &region).await {
+                Ok(t) => targets.push(t),
+                Err(e) => failures.push(e),
+            }
+        }
+        (targets, failures)
+    }
+}
+
 /// Connects to one (role, region): the role's credentials through the SDK's
 /// assume-role provider, the account from STS GetCallerIdentity.
-pub async fn connect(base: &SdkConfig, role: Option<&str>, region: &str) -> Result<Target, String> {
+async fn connect(base: &SdkConfig, role: Option<&str>, region: &str) -> Result<Target, String> {
     let mut config = base
         .to_builder()
         .region(aws_config::Region::new(region.to_owned()))
@@ -224,8 +265,7 @@ async fn scan_store(store: &Store, since: DateTime<Utc>) -> Result<Stored> {
     let mut stored = Stored::default();
     for table in Table::ALL {
         for key in store.list(&table_prefix(table)).await? {
-            let name = key.rsplit('/').next().unwrap_or("");
-            if name.starts_with('.') || name.starts_with('_') {
+            if crate::core::layout::is_hidden(&key) {
                 continue;
             }
             let Ok((_, dt)) = crate::core::layout::parse_key(&key) else {
@@ -264,11 +304,7 @@ async fn pipeline(
     store: &Store,
     calls: &Calls,
 ) -> Result<PipelineDone, String> {
-    let p = PipelineRef {
-        account: target.account.clone(),
-        region: target.region.clone(),
-        name: name.to_owned(),
-    };
+    let p = target.pipeline(name);
     let arn = p.arn();
     let client = &target.client;
     let executions = list_executions(client, name, plan.since, calls)
@@ -390,27 +426,18 @@ pub async fn execute(
     };
     let mut dts: BTreeSet<(Table, Dt)> = BTreeSet::new();
     let mut total = 0u64;
-    for (role, region) in sources.targets() {
-        let target = match connect(&sources.base, role.as_deref(), &region).await {
-            Ok(t) => t,
+    let (targets, failures) = sources.connect_all().await;
+    summary.failures.extend(failures);
+    for target in targets {
+        let label = target.label();
+        summary.targets.push(label.clone());
+        let names = match target.pipelines(&plan.pipelines, &calls).await {
+            Ok(n) => n,
             Err(e) => {
                 summary.failures.push(e);
                 continue;
             }
         };
-        let label = format!("{}/{}", target.account, target.region);
-        summary.targets.push(label.clone());
-        let names = match api::list_pipelines(&target.client, &calls).await {
-            Ok(n) => n,
-            Err(e) => {
-                summary.failures.push(format!("{label}: {e}"));
-                continue;
-            }
-        };
-        let names: Vec<String> = names
-            .into_iter()
-            .filter(|n| plan.pipelines.is_empty() || plan.pipelines.contains(n))
-            .collect();
         total += names.len() as u64;
         let target = Arc::new(target);
         let mut results = futures::stream::iter(names.into_iter().map(|name| {

@@ -411,10 +411,9 @@ pub async fn unreadable(store: &Store) -> Check {
             Err(e) => return fail("files", e.to_string(), "check access to the data"),
         };
         for key in keys {
-            let name = key.rsplit('/').next().unwrap_or("");
             if is_legacy_key(&key) {
                 legacy += 1;
-            } else if name.starts_with('.') || name.starts_with('_') {
+            } else if crate::core::layout::is_hidden(&key) {
                 hidden += 1;
             } else if sampled < 200 {
                 // A bounded sample: reading every object of a large bucket is not a check.

@@ -13,13 +13,13 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 
-use super::backfill::{self, Plan, Sources, Summary, connect, print_summary};
+use super::backfill::{self, Plan, Sources, Summary, print_summary};
 use super::exit::{Exit, UsageError};
 use super::global::{Context, SummaryFormat};
 use super::select::{self, RunArgs, run_blocking};
 use super::store::Store;
 use super::window::parse_instant;
-use crate::aws::codepipeline::{Calls, list_executions, list_pipelines};
+use crate::aws::codepipeline::{Calls, list_executions};
 use crate::engine::QueryEngine as _;
 use crate::output::{self, Format, Section};
 use crate::reports::{ReportParams, statement};
@@ -112,26 +112,17 @@ async fn api_side(
     let calls = Calls::default();
     let mut out = Vec::new();
     let mut scopes = BTreeSet::new();
-    for (role, region) in sources.targets() {
-        let target = match connect(&sources.base, role.as_deref(), &region).await {
-            Ok(t) => t,
+    let (targets, failed) = sources.connect_all().await;
+    failures.extend(failed);
+    for target in targets {
+        scopes.insert((target.account.clone(), target.region.clone()));
+        let wanted = match target.pipelines(names, &calls).await {
+            Ok(p) => p,
             Err(e) => {
                 failures.push(e);
                 continue;
             }
         };
-        scopes.insert((target.account.clone(), target.region.clone()));
-        let pipelines = match list_pipelines(&target.client, &calls).await {
-            Ok(p) => p,
-            Err(e) => {
-                failures.push(format!("{}/{}: {e}", target.account, target.region));
-                continue;
-            }
-        };
-        let wanted: Vec<String> = pipelines
-            .into_iter()
-            .filter(|n| names.is_empty() || names.contains(n))
-            .collect();
         let target = &target;
         let calls = &calls;
         let mut listed = futures::stream::iter(wanted.into_iter().map(|name| async move {
@@ -142,12 +133,7 @@ async fn api_side(
         while let Some((name, r)) = listed.next().await {
             match r {
                 Ok(execs) => out.push(ApiPipeline {
-                    arn: crate::aws::codepipeline::PipelineRef {
-                        account: target.account.clone(),
-                        region: target.region.clone(),
-                        name: name.clone(),
-                    }
-                    .arn(),
+                    arn: target.pipeline(&name).arn(),
                     account: target.account.clone(),
                     region: target.region.clone(),
                     name,
@@ -159,7 +145,7 @@ async fn api_side(
                         })
                         .collect(),
                 }),
-                Err(e) => failures.push(format!("{}/{}: {e}", target.account, target.region)),
+                Err(e) => failures.push(format!("{}: {e}", target.label())),
             }
         }
     }

@@ -83,8 +83,7 @@ pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
         let mut rw = Rewrite::default();
         let mut skipped = 0;
         for key in from.list(&prefix).await? {
-            let name = key.rsplit('/').next().unwrap_or("");
-            if name.starts_with('.') || name.starts_with('_') || !is_legacy_key(&key) {
+            if crate::core::layout::is_hidden(&key) || !is_legacy_key(&key) {
                 skipped += 1;
                 continue;
             }

@@ -89,8 +89,7 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
         let mut rw = Rewrite::default();
         for table in tables {
             for key in store.list(&error_prefix(table)).await? {
-                let name = key.rsplit('/').next().unwrap_or("");
-                if name.starts_with('.') || name.starts_with('_') {
+                if crate::core::layout::is_hidden(&key) {
                     continue;
                 }
                 if let (Some(since), Some(day)) = (since, object_day(&key, table))

@@ -190,6 +190,14 @@ pub fn decode_event_key(key: &str) -> String {
         .into_owned()
 }
 
+/// Whether readers skip the object at `key`: a name starting with `_` or `.` is not
+/// data for Athena and Hive, nor for the local engine, and every cplogs writer names a
+/// file in progress that way.
+pub fn is_hidden(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    name.starts_with('_') || name.starts_with('.')
+}
+
 /// The `(table, dt)` of an object key (already decoded, see [`decode_event_key`]).
 ///
 /// Only `<table>/dt=YYYY-MM-DD/<file>` fits; anything else, such as Firehose's
@@ -213,6 +221,15 @@ pub fn parse_key(key: &str) -> Result<(Table, Dt), LayoutError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hidden_names_are_not_data() {
+        assert!(is_hidden("t/dt=2026-01-01/.cplogs-1.tmp"));
+        assert!(is_hidden("t/dt=2026-01-01/_SUCCESS"));
+        assert!(is_hidden("_x"));
+        assert!(!is_hidden("t/dt=2026-01-01/a_b.gz"));
+        assert!(!is_hidden("t/_dir/file.gz"));
+    }
+
     use super::*;
 
     #[test]

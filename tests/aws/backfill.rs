@@ -614,6 +614,20 @@ async fn roles_of_two_accounts_into_a_bucket_and_a_denied_region() {
     assert!(!parts.partitions().is_empty());
 }
 
+/// `cplogs --local DIR coverage --since SINCE EXTRA` against the fake.
+fn coverage(fake: &FakeCodePipeline, dir: &Path, since: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--local",
+        dir.to_str().unwrap(),
+        "coverage",
+        "--since",
+        since,
+        "--no-cache",
+    ];
+    args.extend_from_slice(extra);
+    run(&mut with_fake(fake, &args))
+}
+
 /// A store missing 7 executions: coverage lists exactly those 7 and exits 3 under
 /// `--min-coverage`; `--fix` backfills them and coverage is then complete.
 #[test]
@@ -636,23 +650,13 @@ fn coverage_finds_exactly_the_missing_executions_and_fix_writes_them() {
             .iter()
             .filter(|e| !dropped.contains(&execution_of(e))),
     );
-    let local = store.to_str().unwrap();
 
-    let o = run(&mut with_fake(
+    let o = coverage(
         &fake,
-        &[
-            "--local",
-            local,
-            "coverage",
-            "--since",
-            &w.since,
-            "--min-coverage",
-            "99.5",
-            "--format",
-            "json",
-            "--no-cache",
-        ],
-    ));
+        &store,
+        &w.since,
+        &["--min-coverage", "99.5", "--format", "json"],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let missing: BTreeSet<String> = doc["pipelines"]
@@ -684,18 +688,7 @@ fn coverage_finds_exactly_the_missing_executions_and_fix_writes_them() {
     );
 
     // A table for people names the missing ones too.
-    let o = run(&mut with_fake(
-        &fake,
-        &[
-            "--local",
-            local,
-            "coverage",
-            "--since",
-            &w.since,
-            "--no-cache",
-            "--wide",
-        ],
-    ));
+    let o = coverage(&fake, &store, &w.since, &["--wide"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let table = text(&o.stdout);
     assert!(
@@ -703,22 +696,12 @@ fn coverage_finds_exactly_the_missing_executions_and_fix_writes_them() {
         "{table}"
     );
 
-    let o = run(&mut with_fake(
+    let o = coverage(
         &fake,
-        &[
-            "--local",
-            local,
-            "coverage",
-            "--since",
-            &w.since,
-            "--min-coverage",
-            "99.5",
-            "--fix",
-            "--format",
-            "json",
-            "--no-cache",
-        ],
-    ));
+        &store,
+        &w.since,
+        &["--min-coverage", "99.5", "--fix", "--format", "json"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["fixed"]["written"], 7);
