@@ -20,9 +20,11 @@ use datafusion::arrow::datatypes::{
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, ScalarUDF, Signature, Volatility,
-    create_udf,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, GroupsAccumulator, ScalarUDF,
+    Signature, Volatility, create_udf,
 };
+
+use super::groups;
 use datafusion::prelude::SessionContext;
 
 /// The timestamp type of the registered functions.
@@ -468,6 +470,19 @@ impl AggregateUDFImpl for ByExtreme {
             )),
         ])
     }
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        groups::is_integer_key(args.expr_fields[1].data_type())
+    }
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(groups::ByExtremeGroups::new(
+            self.extreme == Extreme::Max,
+            args.return_type(),
+            args.expr_fields[1].data_type(),
+        )))
+    }
     fn accumulator(&self, acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         let value_type = acc_args.return_type().clone();
         let key_type = acc_args.expr_fields[1].data_type().clone();
@@ -583,6 +598,15 @@ impl AggregateUDFImpl for CountIf {
     }
     fn accumulator(&self, _acc_args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(Box::new(CountIfAccumulator(0)))
+    }
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+    fn create_groups_accumulator(
+        &self,
+        _args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(groups::CountIfGroups::default()))
     }
 }
 

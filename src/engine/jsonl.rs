@@ -334,23 +334,17 @@ impl fmt::Debug for LenientOpener {
 
 /// Decompresses a whole file; the error says why it is not readable gzip.
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    check_gzip_header(bytes)?;
     if bytes.is_empty() {
         return Ok(Vec::new());
-    }
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Err("not gzip (invalid gzip header)".into());
     }
     // JSON lines compress about 8:1; the guess is capped so a large file grows the
     // buffer as it goes instead of reserving it all at once.
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(64 << 20));
-    // Several gzip members in one file are one stream, as Hadoop's codec reads them.
-    match flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
-        Ok(_) => Ok(out),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Err(format!("truncated gzip ({e})"))
-        }
-        Err(e) => Err(format!("corrupt gzip ({e})")),
-    }
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| gzip_error(&e))?;
+    Ok(out)
 }
 
 /// Reads one file's records into batches of `schema`, or says why the file cannot be
@@ -360,10 +354,99 @@ pub fn read_file(
     schema: &SchemaRef,
     batch_size: usize,
 ) -> Result<Vec<RecordBatch>, String> {
-    let text = gunzip(bytes)?;
-    if let Ok(batches) = decode(&text, schema, batch_size) {
-        return Ok(batches);
+    check_gzip_header(bytes)?;
+    if bytes.is_empty() {
+        return Ok(Vec::new());
     }
+    // Nearly every file is clean JSON lines: gunzip it in slices straight into the
+    // decoder, so the text is never held whole. Only a file with a line that is not a
+    // JSON object is read again, whole, line by line.
+    match decode_stream(bytes, schema, batch_size)? {
+        Some(batches) => Ok(batches),
+        None => read_lenient(&gunzip(bytes)?, schema, batch_size),
+    }
+}
+
+fn check_gzip_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.is_empty() || bytes.starts_with(&[0x1f, 0x8b]) {
+        Ok(())
+    } else {
+        Err("not gzip (invalid gzip header)".into())
+    }
+}
+
+fn gzip_error(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        format!("truncated gzip ({e})")
+    } else {
+        format!("corrupt gzip ({e})")
+    }
+}
+
+/// Gunzips `bytes` slice by slice into Arrow's JSON decoder. `Ok(None)` when the text
+/// is not clean JSON lines (the caller reads it leniently); a gzip fault is an error.
+fn decode_stream(
+    bytes: &[u8],
+    schema: &SchemaRef,
+    batch_size: usize,
+) -> Result<Option<Vec<RecordBatch>>, String> {
+    let Ok(mut decoder) = json_decoder(schema, batch_size) else {
+        return Ok(None);
+    };
+    // Several gzip members in one file are one stream, as Hadoop's codec reads them.
+    let mut gz = flate2::read::MultiGzDecoder::new(bytes);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut batches = Vec::new();
+    let mut clean = true;
+    loop {
+        let n = match gz.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(gzip_error(&e)),
+        };
+        if !clean {
+            // Keep reading to the end: a gzip fault still makes the file unreadable.
+            continue;
+        }
+        let mut rest = &buf[..n];
+        while clean && !rest.is_empty() {
+            match decoder.decode(rest) {
+                Ok(0) => match decoder.flush() {
+                    // The decoder is full: take a batch out before feeding it more.
+                    Ok(Some(b)) => batches.push(b),
+                    _ => clean = false,
+                },
+                Ok(used) => rest = &rest[used..],
+                Err(_) => clean = false,
+            }
+            if clean && decoder.len() >= batch_size {
+                match decoder.flush() {
+                    Ok(Some(b)) => batches.push(b),
+                    Ok(None) => {}
+                    Err(_) => clean = false,
+                }
+            }
+        }
+    }
+    if !clean {
+        return Ok(None);
+    }
+    match decoder.flush() {
+        Ok(Some(b)) => batches.push(b),
+        Ok(None) => {}
+        Err(_) => return Ok(None),
+    }
+    Ok(Some(batches))
+}
+
+/// Reads text with lines that may not be JSON objects, as the SerDe with
+/// `ignore.malformed.json` does.
+fn read_lenient(
+    text: &[u8],
+    schema: &SchemaRef,
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>, String> {
     // Some line is not a JSON object: it becomes a row of NULLs, as with the SerDe's
     // ignore.malformed.json. Only in this (rare) case is each line checked.
     let mut cleaned = Vec::with_capacity(text.len());
@@ -400,14 +483,21 @@ fn is_json_object(line: &[u8]) -> bool {
 
 /// Arrow's JSON decoder with the SerDe's type rules: numbers and booleans read as
 /// text for string columns, other type conflicts NULL.
-fn decode(text: &[u8], schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>, String> {
-    let err = |e: datafusion::arrow::error::ArrowError| e.to_string();
-    let mut decoder = ReaderBuilder::new(Arc::clone(schema))
+fn json_decoder(
+    schema: &SchemaRef,
+    batch_size: usize,
+) -> Result<datafusion::arrow::json::reader::Decoder, datafusion::arrow::error::ArrowError> {
+    ReaderBuilder::new(Arc::clone(schema))
         .with_batch_size(batch_size)
         .with_coerce_primitive(true)
         .with_ignore_type_conflicts(true)
         .build_decoder()
-        .map_err(err)?;
+}
+
+/// Decodes clean JSON lines with [`json_decoder`].
+fn decode(text: &[u8], schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>, String> {
+    let err = |e: datafusion::arrow::error::ArrowError| e.to_string();
+    let mut decoder = json_decoder(schema, batch_size).map_err(err)?;
     let mut batches = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
@@ -523,6 +613,30 @@ mod tests {
         assert!(err.starts_with("not JSON lines"), "{err}");
         assert!(read_file(b"", &schema, 8).unwrap().is_empty());
         assert!(read_file(&gz(""), &schema, 8).unwrap().is_empty());
+    }
+
+    #[test]
+    fn files_larger_than_a_slice_read_the_same() {
+        // Lines cross the 256 KiB slices fed to the decoder; a bad line far past the
+        // first slice still makes one row of NULLs, and a cut file is still refused.
+        let line = |i: usize| format!("{{\"pipeline\":\"p{i}-{}\"}}\n", "x".repeat(i % 300));
+        let mut text: String = (0..20_000).map(line).collect();
+        let clean = rows(&text, Table::Pipeline);
+        assert_eq!(clean.num_rows(), 20_000);
+        assert_eq!(
+            texts(&clean, "pipeline")[12_345],
+            Some(format!("p12345-{}", "x".repeat(45)))
+        );
+        text.push_str("{\"pipeline\": oops}\n{\"pipeline\":\"last\"}\n");
+        let lenient = rows(&text, Table::Pipeline);
+        let names = texts(&lenient, "pipeline");
+        assert_eq!(names.len(), 20_002);
+        assert_eq!(names[20_000], None);
+        assert_eq!(names[20_001].as_deref(), Some("last"));
+        let whole = gz(&text);
+        let schema = file_schema(Table::Pipeline);
+        let err = read_file(&whole[..whole.len() - 100], &schema, 1024).unwrap_err();
+        assert!(err.starts_with("truncated gzip"), "{err}");
     }
 
     #[test]

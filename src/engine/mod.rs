@@ -13,6 +13,7 @@ pub mod athena;
 pub mod cache;
 #[cfg(feature = "local")]
 pub mod functions;
+mod groups;
 #[cfg(feature = "local")]
 pub mod jsonl;
 #[cfg(feature = "local")]
