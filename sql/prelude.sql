@@ -24,9 +24,13 @@ dt BETWEEN {{since_dt}} AND {{until_dt}}
 ('SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELED', 'SUPERSEDED', 'ABANDONED')
 
 -- fragment: pipeline_events
--- A pipeline's execution events in the window, duplicate deliveries removed: the
--- body of an `events` CTE (`events AS ({{pipeline_events}})`).
-SELECT DISTINCT eventid, pipeline, executionid, state,
+-- A pipeline's execution events in the window: the body of an `events` CTE
+-- (`events AS ({{pipeline_events}})`). Duplicate deliveries are kept: every aggregate
+-- over these rows must be one a repeated row cannot change (min, max, max_by,
+-- min_by, whether a count is zero); a report that counts events counts
+-- `DISTINCT eventid`. Removing duplicates first would hold every row of the window
+-- in one hash table.
+SELECT eventid, pipeline, executionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            try(from_iso8601_timestamp(starttime)) AS start_time,
            executiontrigger.triggertype AS trigger_type,
@@ -35,9 +39,11 @@ SELECT DISTINCT eventid, pipeline, executionid, state,
     WHERE {{in_window}}
 
 -- fragment: action_events
--- Action events in the window, duplicate deliveries removed: the body of an `events`
--- CTE (`events AS ({{action_events}})`).
-SELECT DISTINCT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
+-- Action events in the window: the body of an `events` CTE
+-- (`events AS ({{action_events}})`). Duplicate deliveries are kept, as in
+-- pipeline_events (and for the same reason): only aggregates a repeated row cannot
+-- change, or `DISTINCT eventid`.
+SELECT eventid, pipeline, executionid, stage, action, actionexecutionid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            executionresult.errorcode AS error_code,
            executionresult.externalexecutionurl AS external_url,

@@ -1,6 +1,7 @@
 -- description: Duration of succeeded stage runs per pipeline and stage, in seconds (first STARTED to the last terminal event of the stage in an execution, retries included).
 WITH events AS (
-    SELECT DISTINCT eventid, pipeline, executionid, stage, state,
+    -- Duplicate deliveries kept: runs use only min, max and max_by (sql/README.md).
+    SELECT eventid, pipeline, executionid, stage, state,
            from_iso8601_timestamp("timestamp") AS ts
     FROM stage_execution_state_change
     WHERE {{in_window}}

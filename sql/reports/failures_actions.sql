@@ -3,7 +3,7 @@ WITH events AS (
     {{action_events}}
 )
 SELECT pipeline, stage, action,
-       count(*) AS failures,
+       count(DISTINCT eventid) AS failures,
        array_join(array_sort(array_agg(DISTINCT error_code) FILTER (WHERE error_code IS NOT NULL)), ', ') AS error_codes,
        to_iso8601(max(ts)) AS last_failure,
        max_by(external_url, ts) AS last_failure_url

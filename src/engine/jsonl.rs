@@ -394,8 +394,9 @@ fn decode_stream(
         return Ok(None);
     };
     // Several gzip members in one file are one stream, as Hadoop's codec reads them.
-    let mut gz = flate2::read::MultiGzDecoder::new(bytes);
-    let mut buf = vec![0u8; 256 << 10];
+    // The file is in memory: inflate reads it directly (bufread), into slices of 1 MiB.
+    let mut gz = flate2::bufread::MultiGzDecoder::new(bytes);
+    let mut buf = vec![0u8; 1 << 20];
     let mut batches = Vec::new();
     let mut clean = true;
     loop {
@@ -617,7 +618,7 @@ mod tests {
 
     #[test]
     fn files_larger_than_a_slice_read_the_same() {
-        // Lines cross the 256 KiB slices fed to the decoder; a bad line far past the
+        // Lines cross the 1 MiB slices fed to the decoder; a bad line far past the
         // first slice still makes one row of NULLs, and a cut file is still refused.
         let line = |i: usize| format!("{{\"pipeline\":\"p{i}-{}\"}}\n", "x".repeat(i % 300));
         let mut text: String = (0..20_000).map(line).collect();
