@@ -72,13 +72,46 @@ def duckdb_child(spec_path):
         started = time.perf_counter()
         for t in TABLES:
             de.create_view(con, spec["root"], t)
-        rows = 0
+        results = []
         for st in spec["statements"]:
             sql = de.transpile(st["sql"])
-            rows += len(con.execute(sql, st["params"]).fetchall())
+            results.append(con.execute(sql, st["params"]).fetchall())
         times.append(time.perf_counter() - started)
         con.close()
-    print(json.dumps({"median": statistics.median(times), "rows": rows}))
+    print(json.dumps({"median": statistics.median(times), "results": results}, default=str))
+
+
+def last_place(x):
+    """One unit in the last decimal place of a number as printed (0.1 for 222.5)."""
+    text = repr(x)
+    if isinstance(x, float) and "." in text and "e" not in text:
+        return 10.0 ** -len(text.split(".")[1])
+    return 0.0
+
+
+def same_rows(ours, theirs):
+    """Whether cplogs' JSON results and DuckDB's rows are the same answer, statement by
+    statement, row by row, in order. Numbers agree to 1e-9, and a rounded average may
+    differ by one unit in its last place: `round(avg(x), 1)` of a mean that is exactly
+    at .x5 in decimal lands on either side depending on the engine's floating sum
+    (cplogs rounds half up as Trino does; DuckDB's sum can fall just below)."""
+    if len(ours) != len(theirs):
+        return False
+    for mine, other in zip(ours, theirs):
+        if len(mine["rows"]) != len(other):
+            return False
+        for a, b in zip(mine["rows"], other):
+            a = list(a.values())
+            if len(a) != len(b):
+                return False
+            for x, y in zip(a, b):
+                if isinstance(x, (int, float)) and isinstance(y, (int, float)) \
+                        and not isinstance(x, bool):
+                    if abs(x - y) > max(1e-9 * max(abs(x), 1.0), last_place(x) * 1.000001):
+                        return False
+                elif x != y:
+                    return False
+    return True
 
 
 def main():
@@ -107,7 +140,7 @@ def main():
     n = events["results"][0]["rows"][0]["n"]
     print(f"{n} events in {data}; window 31 days; median of {runs} run(s)", file=sys.stderr)
     print(f"{'report':<24} {'cplogs s':>9} {'warm s':>7} {'duckdb s':>9} {'ratio':>6} {'cplogs MB':>10} {'duckdb MB':>10}")
-    ratios = []
+    ratios, disagree = [], []
     for report in cplogs_json(bin_, "reports"):
         bys = sorted({s["by"] for s in report["sections"]} - {None}) or [None]
         for by in bys:
@@ -122,7 +155,7 @@ def main():
                 s, rss, _ = run_child([*argv, "--format", "json", "--no-cache"])
                 ours.append(s)
                 our_rss = max(our_rss, rss)
-            run_child([*argv, "--format", "json"])
+            answer = json.loads(run_child([*argv, "--format", "json"])[2])["results"]
             warm = statistics.median(
                 run_child([*argv, "--format", "json"])[0] for _ in range(runs))
             spec = os.path.join(work, "spec.json")
@@ -130,12 +163,21 @@ def main():
                 json.dump({"root": data, "runs": runs, "statements": [
                     {"sql": s["sql"], "params": s["params"]} for s in sent]}, f)
             _, duck_rss, out = run_child([sys.executable, __file__, "--duckdb-child", spec])
-            duck = json.loads(out)["median"]
+            duck_out = json.loads(out)
+            duck = duck_out["median"]
+            # The same answer as DuckDB's, on the benchmark's whole data: a fast wrong
+            # answer is no result.
+            if not same_rows(answer, duck_out["results"]):
+                print(f"{label}: cplogs and DuckDB disagree", file=sys.stderr)
+                disagree.append(label)
             mine = statistics.median(ours)
             ratio = mine / duck if duck > 0 else float("inf")
             ratios.append(ratio)
             print(f"{label:<24} {mine:9.3f} {warm:7.3f} {duck:9.3f} {ratio:6.2f} {our_rss:10.0f} {duck_rss:10.0f}")
     print(f"{'geometric mean ratio (cold)':<24} {statistics.geometric_mean(ratios):>34.2f}")
+    if disagree:
+        print(f"different answers: {', '.join(disagree)}", file=sys.stderr)
+        return 1
     return 0
 
 

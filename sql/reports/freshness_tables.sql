@@ -1,19 +1,27 @@
 -- description: Per table, the events in the window (each event once, however often delivered) and the newest event time.
+-- Events are counted as groups of event ids, not with count(DISTINCT eventid): one set
+-- of every id in the window is what an engine cannot split, spill or share out.
 SELECT table_name, events, newest_event
 FROM (
-    SELECT 'pipeline_execution_state_change' AS table_name, count(DISTINCT eventid) AS events,
-           to_iso8601(max(from_iso8601_timestamp("timestamp"))) AS newest_event
-    FROM pipeline_execution_state_change
-    WHERE {{in_window}}
+    SELECT 'pipeline_execution_state_change' AS table_name, count(eventid) AS events,
+           to_iso8601(max(ts)) AS newest_event
+    FROM (SELECT eventid, max(from_iso8601_timestamp("timestamp")) AS ts
+          FROM pipeline_execution_state_change
+          WHERE {{in_window}}
+          GROUP BY eventid) AS e
     UNION ALL
-    SELECT 'stage_execution_state_change' AS table_name, count(DISTINCT eventid) AS events,
-           to_iso8601(max(from_iso8601_timestamp("timestamp"))) AS newest_event
-    FROM stage_execution_state_change
-    WHERE {{in_window}}
+    SELECT 'stage_execution_state_change' AS table_name, count(eventid) AS events,
+           to_iso8601(max(ts)) AS newest_event
+    FROM (SELECT eventid, max(from_iso8601_timestamp("timestamp")) AS ts
+          FROM stage_execution_state_change
+          WHERE {{in_window}}
+          GROUP BY eventid) AS e
     UNION ALL
-    SELECT 'action_execution_state_change' AS table_name, count(DISTINCT eventid) AS events,
-           to_iso8601(max(from_iso8601_timestamp("timestamp"))) AS newest_event
-    FROM action_execution_state_change
-    WHERE {{in_window}}
+    SELECT 'action_execution_state_change' AS table_name, count(eventid) AS events,
+           to_iso8601(max(ts)) AS newest_event
+    FROM (SELECT eventid, max(from_iso8601_timestamp("timestamp")) AS ts
+          FROM action_execution_state_change
+          WHERE {{in_window}}
+          GROUP BY eventid) AS e
 ) AS t
 ORDER BY table_name

@@ -392,6 +392,54 @@ mod tests {
     }
 
     #[test]
+    fn rows_turned_into_states_merge_like_updates() {
+        // What DataFusion does when pre-aggregation does not pay: each row its own
+        // state, merged by the final aggregation. Filtered-out rows must not count.
+        let ts = DataType::Timestamp(
+            datafusion::arrow::datatypes::TimeUnit::Millisecond,
+            Some("UTC".into()),
+        );
+        let values: ArrayRef = Arc::new(StringArray::from(vec!["a", "b", "c", "d"]));
+        let keys: ArrayRef = Arc::new(
+            TimestampMillisecondArray::from(vec![Some(1), Some(9), None, Some(5)])
+                .with_timezone("UTC"),
+        );
+        let filter = BooleanArray::from(vec![Some(true), None, Some(true), Some(true)]);
+        let groups = [0, 0, 1, 0];
+        let mut direct = ByExtremeGroups::new(true, &DataType::Utf8, &ts);
+        direct
+            .update_batch(&[values.clone(), keys.clone()], &groups, Some(&filter), 2)
+            .unwrap();
+        let proto = ByExtremeGroups::new(true, &DataType::Utf8, &ts);
+        let state = proto
+            .convert_to_state(&[values, keys], Some(&filter))
+            .unwrap();
+        assert_eq!(state[1].data_type(), &ts);
+        let mut merged = ByExtremeGroups::new(true, &DataType::Utf8, &ts);
+        merged.merge_batch(&state, &groups, 2).unwrap();
+        let (a, b) = (
+            direct.evaluate(EmitTo::All).unwrap(),
+            merged.evaluate(EmitTo::All).unwrap(),
+        );
+        assert_eq!(strings(&a), [Some("d".into()), None]);
+        assert_eq!(strings(&a), strings(&b));
+
+        let flags: ArrayRef = Arc::new(BooleanArray::from(vec![
+            Some(true),
+            Some(true),
+            None,
+            Some(false),
+        ]));
+        let state = CountIfGroups::default()
+            .convert_to_state(&[flags], Some(&filter))
+            .unwrap();
+        let mut counts = CountIfGroups::default();
+        counts.merge_batch(&state, &groups, 2).unwrap();
+        let out = counts.evaluate(EmitTo::All).unwrap();
+        assert_eq!(out.as_primitive::<Int64Type>().values().to_vec(), [1, 0]);
+    }
+
+    #[test]
     fn max_by_stays_right_across_compaction_and_partial_emits() {
         let mut acc = ByExtremeGroups::new(true, &DataType::Int64, &DataType::Int64);
         let groups: Vec<usize> = (0..1000).map(|i| i % 10).collect();

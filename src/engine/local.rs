@@ -154,7 +154,14 @@ impl LocalEngine {
             .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
             .with_information_schema(true)
             // Fewer, larger partitions: the data is many small gzip files.
-            .with_collect_statistics(false);
+            .with_collect_statistics(false)
+            // Reports group events into executions and attempts: a few events per
+            // group. Pre-aggregating such groups before the final aggregation only
+            // holds them twice; stop when a probe finds one group per five rows.
+            .set_str(
+                "datafusion.execution.skip_partial_aggregation_probe_ratio_threshold",
+                "0.2",
+            );
         let memory_limit = options.memory_limit.unwrap_or_else(default_memory_limit);
         // Operators that can spill (sorts, aggregations) spill to the temporary
         // directory; the rest fail the query with ResourcesExhausted instead of
