@@ -97,28 +97,13 @@ fn parse_utc_fast(s: &[u8]) -> Option<i64> {
     }
     let (y, m, d) = (num(&s[0..4])?, num(&s[5..7])?, num(&s[8..10])?);
     let (h, min, sec) = (num(&s[11..13])?, num(&s[14..16])?, num(&s[17..19])?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&m)
-        || d < 1
-        || d > month_days[(m - 1) as usize]
-        || h > 23
-        || min > 59
-        || sec > 59
-    {
+    // chrono's calendar (cheap); its general parser is what costs.
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(y).ok()?,
+        u32::try_from(m).ok()?,
+        u32::try_from(d).ok()?,
+    )?;
+    if h > 23 || min > 59 || sec > 59 {
         return None;
     }
     let ms = match &s[19..s.len() - 1] {
@@ -136,14 +121,7 @@ fn parse_utc_fast(s: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    // Days from the civil date (Howard Hinnant's algorithm), then milliseconds.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = i64::from(date.num_days_from_ce()) - DAYS_TO_1970;
     Some(((days * 24 + h) * 60 + min) * 60_000 + sec * 1000 + ms)
 }
 
@@ -160,27 +138,21 @@ pub fn format_iso8601(ms: i64) -> Option<String> {
     }
 }
 
+/// Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
+const DAYS_TO_1970: i64 = 719_163;
+
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` written into `out` for years 0 to 9999, without
 /// chrono's format machinery (reports format a time per row); `None` outside them.
 fn format_utc_fast(ms: i64, out: &mut [u8; 24]) -> Option<&[u8]> {
-    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-    // The civil date of a day number (Howard Hinnant's algorithm).
-    let z = days.checked_add(719_468)?;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = DateTime::from_timestamp_millis(ms)?;
+    let (y, rest) = (t.year(), ms.rem_euclid(86_400_000));
     if !(0..=9999).contains(&y) {
         return None;
     }
     let fields = [
-        (y, 4, b'-'),
-        (m, 2, b'-'),
-        (d, 2, b'T'),
+        (i64::from(y), 4, b'-'),
+        (i64::from(t.month()), 2, b'-'),
+        (i64::from(t.day()), 2, b'T'),
         (rest / 3_600_000, 2, b':'),
         (rest / 60_000 % 60, 2, b':'),
         (rest / 1000 % 60, 2, b'.'),

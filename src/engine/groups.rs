@@ -43,9 +43,9 @@ fn passes(filter: Option<&BooleanArray>, row: usize) -> bool {
 pub struct ByExtremeGroups {
     max: bool,
     key_type: DataType,
-    /// Per group: the best key, whether there is one, and where its value is.
+    /// Per group: the best key and where its value is; a group whose slot is in
+    /// chunk 0 has no key yet (unless this batch's scratch holds one).
     keys: Vec<i64>,
-    seen: Vec<bool>,
     slots: Vec<(usize, usize)>,
     /// Chunk 0 is a single NULL (the value of a group without rows).
     chunks: Vec<ArrayRef>,
@@ -64,7 +64,6 @@ impl ByExtremeGroups {
             max,
             key_type: key_type.clone(),
             keys: Vec::new(),
-            seen: Vec::new(),
             slots: Vec::new(),
             chunks: vec![new_null_array(value_type, 1)],
             chunk_rows: 1,
@@ -82,7 +81,6 @@ impl ByExtremeGroups {
         total_num_groups: usize,
     ) -> Result<()> {
         self.keys.resize(total_num_groups, 0);
-        self.seen.resize(total_num_groups, false);
         self.slots.resize(total_num_groups, (0, 0));
         self.pending.resize(total_num_groups, NONE);
         let keys = cast(keys, &DataType::Int64)?;
@@ -92,14 +90,14 @@ impl ByExtremeGroups {
                 continue;
             }
             let k = keys.value(row);
-            let better = !self.seen[g]
+            let has_key = self.pending[g] != NONE || self.slots[g].0 != 0;
+            let better = !has_key
                 || if self.max {
                     k > self.keys[g]
                 } else {
                     k < self.keys[g]
                 };
             if better {
-                self.seen[g] = true;
                 self.keys[g] = k;
                 if self.pending[g] == NONE {
                     self.touched.push(g);
@@ -141,7 +139,7 @@ impl ByExtremeGroups {
         let live = self.gather(&self.slots)?;
         let null = std::mem::take(&mut self.chunks).swap_remove(0);
         for (g, slot) in self.slots.iter_mut().enumerate() {
-            *slot = if self.seen[g] { (1, g) } else { (0, 0) };
+            *slot = if slot.0 != 0 { (1, g) } else { (0, 0) };
         }
         self.chunk_rows = 1 + live.len();
         self.chunks = vec![null, live];
@@ -152,13 +150,12 @@ impl ByExtremeGroups {
     fn emit(&mut self, emit_to: EmitTo) -> Result<(ArrayRef, Int64Array)> {
         let slots = emit_to.take_needed(&mut self.slots);
         let keys = emit_to.take_needed(&mut self.keys);
-        let seen = emit_to.take_needed(&mut self.seen);
         self.pending.truncate(self.slots.len());
         let values = self.gather(&slots)?;
         let keys = keys
             .into_iter()
-            .zip(seen)
-            .map(|(k, s)| s.then_some(k))
+            .zip(&slots)
+            .map(|(k, slot)| (slot.0 != 0).then_some(k))
             .collect();
         if self.slots.is_empty() {
             self.chunks.truncate(1);
@@ -231,7 +228,6 @@ impl GroupsAccumulator for ByExtremeGroups {
 
     fn size(&self) -> usize {
         self.keys.capacity() * size_of::<i64>()
-            + self.seen.capacity()
             + self.slots.capacity() * size_of::<(usize, usize)>()
             + self.pending.capacity() * size_of::<u32>()
             + self.touched.capacity() * size_of::<usize>()

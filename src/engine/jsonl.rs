@@ -341,7 +341,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     // JSON lines compress about 8:1; the guess is capped so a large file grows the
     // buffer as it goes instead of reserving it all at once.
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(64 << 20));
-    flate2::read::MultiGzDecoder::new(bytes)
+    flate2::bufread::MultiGzDecoder::new(bytes)
         .read_to_end(&mut out)
         .map_err(|e| gzip_error(&e))?;
     Ok(out)
