@@ -388,7 +388,9 @@ fn a_killed_backfill_resumes_where_it_stopped() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    // Kill it once some pipelines' files are there, before it finishes.
+    // Kill it once some executions are complete (a pipeline's files are written
+    // action, stage, then pipeline table, so a pipeline-table file marks one), before
+    // it finishes. Three action files alone would leave nothing complete to resume.
     let started = Instant::now();
     let files = |dir: &Path| -> usize {
         walk(dir)
@@ -396,7 +398,15 @@ fn a_killed_backfill_resumes_where_it_stopped() {
             .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
             .count()
     };
-    while files(&killed) < 3 && started.elapsed() < StdDuration::from_secs(60) {
+    let complete = |dir: &Path| {
+        walk(dir).iter().any(|p| {
+            let p = p.to_string_lossy();
+            p.contains("pipeline_execution_state_change") && p.ends_with(".json.gz")
+        })
+    };
+    while (files(&killed) < 3 || !complete(&killed))
+        && started.elapsed() < StdDuration::from_secs(60)
+    {
         std::thread::sleep(StdDuration::from_millis(20));
     }
     assert!(
