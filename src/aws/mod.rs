@@ -3,10 +3,10 @@
 //! behind the feature that needs it, so the partition Lambda (feature `aws`) compiles
 //! only the SDK configuration, the Glue rendering and partition registration.
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "cloud")]
 pub mod codepipeline;
 pub mod glue;
-#[cfg(feature = "cli")]
+#[cfg(feature = "cloud")]
 pub mod iam;
 #[cfg(feature = "aws")]
 pub mod partitions;
@@ -16,7 +16,7 @@ pub mod repair;
 pub mod scan;
 #[cfg(feature = "aws")]
 pub mod sdk;
-#[cfg(feature = "cli")]
+#[cfg(feature = "cloud")]
 pub mod tables;
-#[cfg(feature = "cli")]
+#[cfg(feature = "cloud")]
 pub mod template;

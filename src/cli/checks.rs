@@ -12,8 +12,11 @@ use serde::Serialize;
 use super::global::Context;
 use super::select::{self, RunArgs};
 use super::store::Store;
+#[cfg(feature = "cloud")]
 use crate::aws::repair::{RepairOptions, repair};
+#[cfg(feature = "cloud")]
 use crate::aws::sdk::{glue_client, s3_client};
+#[cfg(feature = "cloud")]
 use crate::aws::tables::diff_all;
 use crate::core::schema::Table;
 use crate::engine::QueryEngine;
@@ -54,6 +57,7 @@ fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -
 }
 
 /// Tables, partitions, workgroup and queues: what only the deployment has.
+#[cfg(feature = "cloud")]
 pub async fn aws_checks(
     cx: &Context,
     config: &aws_config::SdkConfig,

@@ -7,7 +7,9 @@ use clap::{Args, Subcommand};
 
 use super::exit::Exit;
 use super::global::{Context, SummaryFormat};
-use super::settings::{Setting, Source};
+use super::settings::Setting;
+#[cfg(feature = "cloud")]
+use super::settings::Source;
 
 /// `cplogs config`
 #[derive(Debug, Args)]
@@ -84,6 +86,17 @@ fn effective_region(cx: &Context) -> Result<Option<Setting>> {
     if cx.settings.region.is_some() {
         return Ok(None);
     }
+    // A build without AWS (no `cloud`) has no SDK to read the profile with, and no
+    // command that would use the region.
+    #[cfg(not(feature = "cloud"))]
+    return Ok(None);
+    #[cfg(feature = "cloud")]
+    profile_region(cx)
+}
+
+/// The region of the profile in the shared AWS config file.
+#[cfg(feature = "cloud")]
+fn profile_region(cx: &Context) -> Result<Option<Setting>> {
     let mut builder = aws_config::profile::ProfileFileRegionProvider::builder();
     if let Some(p) = &cx.settings.profile {
         builder = builder.profile_name(p);

@@ -11,9 +11,12 @@ use serde_json::json;
 
 use super::checks;
 use super::exit::Exit;
-use super::global::{Context, NO_REGION, SummaryFormat};
+#[cfg(feature = "cloud")]
+use super::global::NO_REGION;
+use super::global::{Context, SummaryFormat};
 use super::select::{self, RunArgs};
 use super::store::Store;
+#[cfg(feature = "cloud")]
 use crate::aws::sdk::s3_client;
 use crate::reports::ReportParams;
 
@@ -61,6 +64,9 @@ pub fn run(args: DoctorArgs, cx: &Context) -> Result<Exit> {
         let mut checks = Vec::new();
         let store = match &local {
             Some(dir) => Store::Local(dir.clone()),
+            #[cfg(not(feature = "cloud"))]
+            None => return Err(super::exit::without_aws("checking a deployment")),
+            #[cfg(feature = "cloud")]
             None => {
                 let config = cx.sdk_config(NO_REGION).await?;
                 let bucket = cx.settings.require_bucket()?.to_owned();

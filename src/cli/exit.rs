@@ -44,6 +44,17 @@ impl From<Exit> for ExitCode {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The error of something that needs AWS in a cplogs built without it (no `cloud`
+/// feature: the README's first command builds that way); a usage error.
+#[cfg(not(feature = "cloud"))]
+pub fn without_aws(what: &str) -> anyhow::Error {
+    UsageError(format!(
+        "{what} needs AWS, and this cplogs was built without it (no `cloud` feature): use \
+         --local DIR or --demo, or build every command with `cargo build --release`"
+    ))
+    .into()
+}
+
 /// Whether `err` is stdout (or stderr) closed by the reader, as `cplogs … | head`
 /// does: not a failure of cplogs, so it ends quietly with success.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -170,6 +170,7 @@ impl Context {
 
     /// The AWS SDK configuration from the settings, refusing early (with `no_region`,
     /// e.g. [`NO_REGION`]) when no region is known.
+    #[cfg(feature = "cloud")]
     pub async fn sdk_config(&self, no_region: &str) -> Result<aws_config::SdkConfig> {
         let s = &self.settings;
         let config = crate::aws::sdk::load_config(&crate::aws::sdk::AwsOptions {

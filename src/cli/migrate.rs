@@ -9,7 +9,9 @@ use clap::Args;
 use serde_json::json;
 
 use super::exit::{Exit, UsageError};
-use super::global::{Context, NO_REGION, SummaryFormat};
+#[cfg(feature = "cloud")]
+use super::global::NO_REGION;
+use super::global::{Context, SummaryFormat};
 use super::store::{Rewrite, Store};
 use crate::core::schema::Table;
 use crate::ingest::legacy::{is_legacy_key, migrate_object, table_in_key};
@@ -60,11 +62,19 @@ pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
     let rt = super::runtime()?;
     let result = rt.block_on(async {
         let needs_aws = bucket.is_some() || (args.out.is_none() && !args.dry_run);
+        #[cfg(feature = "cloud")]
         let s3 = match needs_aws {
             true => Some(crate::aws::sdk::s3_client(&cx.sdk_config(NO_REGION).await?)),
             false => None,
         };
+        // Without AWS there is never a client: `Infallible` has no values.
+        #[cfg(not(feature = "cloud"))]
+        let s3: Option<std::convert::Infallible> = match needs_aws {
+            true => return Err(super::exit::without_aws("migrating a bucket")),
+            false => None,
+        };
         let from = match (&bucket, &dir, &s3) {
+            #[cfg(feature = "cloud")]
             (Some(b), _, Some(c)) => Store::S3 {
                 client: c.clone(),
                 bucket: b.clone(),
@@ -74,10 +84,13 @@ pub fn run(args: MigrateArgs, cx: &Context) -> Result<Exit> {
         };
         let to = match (&args.out, &s3) {
             (Some(d), _) => Store::Local(d.clone()),
+            #[cfg(feature = "cloud")]
             (None, Some(c)) => Store::S3 {
                 client: c.clone(),
                 bucket: cx.settings.require_bucket()?.to_owned(),
             },
+            #[cfg(not(feature = "cloud"))]
+            (None, Some(never)) => match *never {},
             (None, None) => Store::Local(PathBuf::from(".")),
         };
         let mut rw = Rewrite::default();

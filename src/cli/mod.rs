@@ -20,9 +20,11 @@ macro_rules! note {
 }
 
 mod audit;
+#[cfg(feature = "cloud")]
 mod backfill;
 mod checks;
 mod config;
+#[cfg(feature = "cloud")]
 mod coverage;
 mod dashboard;
 mod demo;
@@ -30,11 +32,13 @@ mod digest;
 mod doctor;
 pub mod exit;
 pub mod global;
+#[cfg(feature = "cloud")]
 mod iam_policy;
 mod ingest;
 mod migrate;
 mod print;
 mod query;
+#[cfg(feature = "cloud")]
 mod repair;
 mod replay;
 pub mod report;
@@ -43,6 +47,7 @@ mod select;
 pub mod settings;
 mod shell;
 mod store;
+#[cfg(feature = "cloud")]
 mod tables;
 pub mod window;
 
@@ -67,6 +72,7 @@ pub enum Command {
     /// Write a realistic synthetic history into a local directory, in the bucket layout.
     Demo(demo::DemoArgs),
     /// Reconcile the `dt=` prefixes in S3 with the Glue partitions of each table.
+    #[cfg(feature = "cloud")]
     RepairPartitions(repair::RepairArgs),
     /// Rewrite the original project's data (arrival-time folders) into the cplogs
     /// layout, by event time, with deterministic event ids.
@@ -76,11 +82,14 @@ pub enum Command {
     ReplayErrors(replay::ReplayArgs),
     /// Copy up to 12 months of history from CodePipeline's APIs into the store, as the
     /// events EventBridge would have sent (only ended executions the store lacks).
+    #[cfg(feature = "cloud")]
     Backfill(backfill::BackfillArgs),
     /// Compare, per pipeline, the executions CodePipeline lists with those in the
     /// store: coverage, missing and extra executions; `--fix` backfills the missing.
+    #[cfg(feature = "cloud")]
     Coverage(coverage::CoverageArgs),
     /// Manage the three Glue tables from the schema: create, show, diff, drop.
+    #[cfg(feature = "cloud")]
     Tables(tables::TablesArgs),
     /// Run a canned report (see `cplogs reports`).
     Report(report::ReportArgs),
@@ -102,11 +111,29 @@ pub enum Command {
     /// Show the effective settings and where each comes from.
     Config(config::ConfigArgs),
     /// Print the minimal IAM policy a command needs (default: all of them).
+    #[cfg(feature = "cloud")]
     IamPolicy(iam_policy::IamPolicyArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(shell::CompletionsArgs),
     /// Print the man page (roff).
     Man(shell::ManArgs),
+    /// Any other command: in a build without AWS (no `cloud` feature), the commands
+    /// that call AWS are left out, and asking for one says so instead of clap's
+    /// "unrecognized subcommand".
+    #[cfg(not(feature = "cloud"))]
+    #[command(external_subcommand)]
+    NotBuilt(Vec<String>),
+}
+
+impl Command {
+    /// Whether the command takes `--region` more than once (one run per region).
+    fn takes_many_regions(&self) -> bool {
+        #[cfg(feature = "cloud")]
+        let many = matches!(self, Command::Backfill(_) | Command::Coverage(_));
+        #[cfg(not(feature = "cloud"))]
+        let many = false;
+        many
+    }
 }
 
 /// The async runtime of the commands that call AWS or run a query.
@@ -147,20 +174,24 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit> {
     let cx = cli.global.resolve()?;
-    if cx.regions.len() > 1 && !matches!(cli.command, Command::Backfill(_) | Command::Coverage(_)) {
+    if cx.regions.len() > 1 && !cli.command.takes_many_regions() {
         return Err(exit::UsageError(
             "--region is given once, except to `backfill` and `coverage`".into(),
         )
         .into());
     }
     match cli.command {
+        #[cfg(feature = "cloud")]
         Command::Backfill(args) => backfill::run(args, &cx),
+        #[cfg(feature = "cloud")]
         Command::Coverage(args) => coverage::run(args, &cx),
         Command::Ingest(args) => ingest::run(args),
         Command::Demo(args) => demo::run(args),
+        #[cfg(feature = "cloud")]
         Command::RepairPartitions(args) => repair::run(args, &cx),
         Command::ReplayErrors(args) => replay::run(args, &cx),
         Command::MigrateLegacy(args) => migrate::run(args, &cx),
+        #[cfg(feature = "cloud")]
         Command::Tables(args) => tables::run(args, &cx),
         Command::Report(args) => report::run(args, &cx),
         Command::Dashboard(args) => dashboard::run(args, &cx),
@@ -170,9 +201,15 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Digest(args) => digest::run(args, &cx),
         Command::Doctor(args) => doctor::run(args, &cx),
         Command::Config(args) => config::run(&args, &cx),
+        #[cfg(feature = "cloud")]
         Command::IamPolicy(args) => iam_policy::run(&args, &cx),
         Command::Completions(args) => shell::completions(&args),
         Command::Man(args) => shell::man(&args),
+        #[cfg(not(feature = "cloud"))]
+        Command::NotBuilt(argv) => Err(exit::without_aws(&format!(
+            "`{}` is not a command of this build, or it",
+            argv.first().map(String::as_str).unwrap_or_default()
+        ))),
     }
 }
 

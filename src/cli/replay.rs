@@ -11,7 +11,9 @@ use clap::Args;
 use serde_json::json;
 
 use super::exit::{Exit, UsageError};
-use super::global::{Context, NO_REGION, SummaryFormat};
+#[cfg(feature = "cloud")]
+use super::global::NO_REGION;
+use super::global::{Context, SummaryFormat};
 use super::store::{Rewrite, Store};
 use super::window::parse_instant;
 use crate::core::schema::Table;
@@ -77,6 +79,13 @@ pub fn run(args: ReplayArgs, cx: &Context) -> Result<Exit> {
     let rw = rt.block_on(async {
         let store = match &args.from {
             Some(dir) => Store::Local(dir.clone()),
+            #[cfg(not(feature = "cloud"))]
+            None => {
+                return Err(super::exit::without_aws(
+                    "replaying the bucket's error prefix",
+                ));
+            }
+            #[cfg(feature = "cloud")]
             None => {
                 let bucket = cx.settings.require_bucket()?.to_owned();
                 let config = cx.sdk_config(NO_REGION).await?;

@@ -343,12 +343,7 @@ fn print_sql(
             if !q.params.is_empty() {
                 writeln!(out, "-- the values of its ? placeholders, in order:")?;
                 for (i, v) in q.params.iter().enumerate() {
-                    writeln!(
-                        out,
-                        "--   {}: {}",
-                        i + 1,
-                        crate::engine::athena::string_literal(v)
-                    )?;
+                    writeln!(out, "--   {}: {}", i + 1, crate::engine::string_literal(v))?;
                 }
             }
             writeln!(out)?;

@@ -2,6 +2,7 @@
 //! `--local DIR` or a fresh demo history, or Athena, from the resolved settings and the
 //! run options every query command takes.
 
+#[cfg(feature = "cloud")]
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::time::Duration as StdDuration;
@@ -14,9 +15,12 @@ use super::exit::UsageError;
 use super::global::Context;
 use super::settings::EngineKind;
 use super::window::usage_duration;
+#[cfg(feature = "cloud")]
 use crate::core::layout::Dt;
+#[cfg(feature = "cloud")]
 use crate::core::schema::Table;
-use crate::engine::athena::{AthenaEngine, MAX_REUSE};
+#[cfg(feature = "cloud")]
+use crate::engine::athena::AthenaEngine;
 use crate::engine::local::{LocalEngine, LocalOptions};
 use crate::engine::{EngineError, Query, QueryEngine, QueryOutput};
 use crate::reports::{ReportParams, Statement};
@@ -58,6 +62,8 @@ const MAX_TIMEOUT: StdDuration = StdDuration::from_secs(24 * 60 * 60);
 #[derive(Debug, Clone, Copy)]
 struct RunOptions {
     timeout: Option<StdDuration>,
+    // Checked in every build; only Athena reuses results.
+    #[cfg_attr(not(feature = "cloud"), expect(dead_code))]
     reuse: Option<StdDuration>,
 }
 
@@ -97,11 +103,15 @@ impl RunArgs {
     }
 }
 
+/// The longest result reuse Athena accepts (`MaxAgeInMinutes`: 7 days).
+const MAX_REUSE: StdDuration = StdDuration::from_secs(7 * 24 * 60 * 60);
+
 /// The selected engine.
 pub enum Engine {
     /// The embedded engine.
     Local(LocalEngine),
     /// Athena.
+    #[cfg(feature = "cloud")]
     Athena(Box<AthenaEngine>),
 }
 
@@ -109,6 +119,7 @@ impl QueryEngine for Engine {
     fn name(&self) -> &'static str {
         match self {
             Engine::Local(e) => e.name(),
+            #[cfg(feature = "cloud")]
             Engine::Athena(e) => e.name(),
         }
     }
@@ -116,6 +127,7 @@ impl QueryEngine for Engine {
     async fn run(&self, query: &Query) -> Result<QueryOutput, EngineError> {
         match self {
             Engine::Local(e) => e.run(query).await,
+            #[cfg(feature = "cloud")]
             Engine::Athena(e) => e.run(query).await,
         }
     }
@@ -131,6 +143,7 @@ pub struct Selected {
 }
 
 /// How to run without AWS, for messages when AWS is not configured.
+#[cfg(feature = "cloud")]
 const LOCAL_HINT: &str = "To query a local copy of the logs instead, pass --local DIR (or set \
      CPLOGS_LOCAL, or `engine = \"local\"` and `local = \"DIR\"` in the config file), where \
      DIR is laid out like the bucket, e.g. made by `aws s3 sync s3://BUCKET DIR` or `cplogs demo \
@@ -201,10 +214,17 @@ pub async fn select(args: &RunArgs, cx: &Context) -> Result<Selected> {
             s.engine_source()
         ))
         .into()),
+        #[cfg(feature = "cloud")]
         (EngineKind::Athena, _) => athena(options, cx).await,
+        #[cfg(not(feature = "cloud"))]
+        (EngineKind::Athena, _) => Err(super::exit::without_aws(&format!(
+            "the Athena engine (from {})",
+            s.engine_source()
+        ))),
     }
 }
 
+#[cfg(feature = "cloud")]
 async fn athena(options: RunOptions, cx: &Context) -> Result<Selected> {
     let config = cx
         .sdk_config(&format!(
@@ -262,14 +282,22 @@ pub fn run_blocking<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
 /// with its price, and a usage error when above `--max-scan`. The local engine costs
 /// nothing and is not guarded; without a bucket nothing can be listed, so only
 /// `--max-scan` insists on one.
+#[cfg_attr(not(feature = "cloud"), expect(unused_variables))]
 pub async fn guard(
     selected: &Selected,
     cx: &Context,
     runs: &[(&[Statement], &ReportParams)],
 ) -> Result<Option<u64>> {
-    let Engine::Athena(_) = selected.engine else {
-        return Ok(None);
-    };
+    match selected.engine {
+        Engine::Local(_) => Ok(None),
+        #[cfg(feature = "cloud")]
+        Engine::Athena(_) => athena_guard(cx, runs).await,
+    }
+}
+
+/// [`guard`] for Athena.
+#[cfg(feature = "cloud")]
+async fn athena_guard(cx: &Context, runs: &[(&[Statement], &ReportParams)]) -> Result<Option<u64>> {
     let s = &cx.settings;
     let Some(bucket) = s.bucket.as_deref() else {
         if let Some(max) = s.max_scan {

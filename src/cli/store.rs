@@ -15,6 +15,7 @@ pub enum Store {
     /// A directory.
     Local(PathBuf),
     /// A bucket.
+    #[cfg(feature = "cloud")]
     S3 {
         /// The client.
         client: aws_sdk_s3::Client,
@@ -50,6 +51,7 @@ impl Store {
                 out.sort();
                 Ok(out)
             }
+            #[cfg(feature = "cloud")]
             Store::S3 { client, bucket } => {
                 let mut out = Vec::new();
                 let mut pages = client
@@ -83,6 +85,7 @@ impl Store {
                 let path = root.join(key);
                 std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
             }
+            #[cfg(feature = "cloud")]
             Store::S3 { client, bucket } => {
                 let o = client
                     .get_object()
@@ -130,6 +133,7 @@ impl Store {
                     .with_context(|| format!("renaming into {}", path.display()))?;
                 Ok(true)
             }
+            #[cfg(feature = "cloud")]
             Store::S3 { client, bucket } => {
                 let exists = client
                     .head_object()

@@ -14,7 +14,7 @@ use aws_sdk_athena::types::{
     ResultReuseConfiguration,
 };
 
-use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats};
+use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats, string_literal};
 use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
 /// What a running query looks like, for progress displays.
@@ -69,16 +69,6 @@ impl std::fmt::Debug for AthenaEngine {
             .field("output_location", &self.output_location)
             .finish_non_exhaustive()
     }
-}
-
-/// A string value as a Trino string literal: the only form Athena's execution
-/// parameters take for text. Quotes are doubled, so the value stays one literal.
-/// The longest result reuse Athena accepts (`MaxAgeInMinutes`: 7 days).
-pub const MAX_REUSE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// Quotes `value` as an Athena execution parameter of type varchar.
-pub fn string_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// The output kind of an Athena column type.

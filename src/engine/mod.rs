@@ -46,6 +46,13 @@ impl Query {
     }
 }
 
+/// A string value as a Trino string literal: the only form Athena's execution
+/// parameters take for text (and how `--print-sql` shows them). Quotes are doubled,
+/// so the value stays one literal.
+pub fn string_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// What a query cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryStats {

@@ -4,11 +4,13 @@
 //!
 //! One cohesive thing (over 400 lines with tests): reading events and writing partition files.
 
+#[cfg(feature = "cloud")]
 pub mod backfill;
 pub mod demo;
 pub mod legacy;
 pub mod replay;
 pub mod split;
+#[cfg(feature = "cloud")]
 pub mod stored;
 
 use std::collections::HashMap;
