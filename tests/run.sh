@@ -59,6 +59,9 @@ bench_dir=$(mktemp -d)
 CPLOGS_BIN="$CARGO_TARGET_DIR/debug/cplogs" CPLOGS_BENCH_DIR="$bench_dir" \
   "$(bash tests/venv.sh)/bin/python" benches/compare.py --smoke || status=$?
 rm -rf "$bench_dir"
+# The build without AWS that the README's first command makes (last: it builds the
+# debug binary with other features, at the path the tests use).
+bash tests/offline.sh 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole suite (the last cargo line is the doc-tests').
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"
