@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The transform Lambda against the original project's Python transform, through the
 # same Lambda Runtime API harness (../shared/bench, see its README), on one generated
-# Firehose batch, in one run: prints ms per batch (median) for both and the ratio.
+# Firehose batch, in one run: prints ms per batch (median) for both and the ratio, and
+# the harness floor: the same Runtime API loop posting a response computed once
+# (examples/io_floor.rs), i.e. everything but the transform.
 #
 # usage: lambdas/transform/bench.sh [RECORDS=4000] [ROUNDS=3]
 #   env: CPLOGS_BENCH_DIR (default ../shared/bench), CARGO_TARGET_DIR,
@@ -14,8 +16,9 @@ rounds=${2:-3}
 bench=$(cd "${CPLOGS_BENCH_DIR:-../shared/bench}" && pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cplogs-target}"
 
-cargo build --release --locked -p cplogs-transform
+cargo build --release --locked -p cplogs-transform --bins --examples
 binary="$CARGO_TARGET_DIR/release/cplogs-transform"
+floor="$CARGO_TARGET_DIR/release/examples/io_floor"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -33,6 +36,9 @@ for round in $(seq "$rounds"); do
     --env CPLOGS_TABLE=action_execution_state_change --out "$tmp/ours.json" >>"$tmp/ours.jsonl"
   python3 "$bench/lambda_rt.py" "$bench/seed_bootstrap.py" "$tmp/batch.json" --times 8 \
     >>"$tmp/seed.jsonl"
+  python3 "$bench/lambda_rt.py" "$floor" "$tmp/batch.json" --times 15 \
+    --env CPLOGS_TABLE=action_execution_state_change --env CPLOGS_FLOOR_REQUEST="$tmp/batch.json" \
+    >>"$tmp/floor.jsonl"
   if [ -n "${CPLOGS_BENCH_BASELINE:-}" ]; then
     python3 "$bench/lambda_rt.py" "$CPLOGS_BENCH_BASELINE" "$tmp/batch.json" --times 15 \
       --env CPLOGS_TABLE=action_execution_state_change --out "$tmp/baseline.json" >>"$tmp/baseline.jsonl"
@@ -58,6 +64,9 @@ print(f"batch: {records} records")
 print(f"cplogs-transform: {mo:.2f} ms/batch (median of {len(ours)}, min {min(ours):.2f})")
 print(f"python original:  {ms:.2f} ms/batch (median of {len(seed)}, min {min(seed):.2f})")
 print(f"ratio: {ms / mo:.1f}x")
+mf = statistics.median(samples("floor", 3))
+print(f"harness floor:    {mf:.2f} ms/batch (the same exchange, response precomputed); "
+      f"the transform adds {mo - mf:.2f} ms; at the floor the ratio would be {ms / mf:.1f}x")
 import os
 if os.path.exists(f"{tmp}/baseline.jsonl"):
     base = samples("baseline", 3)

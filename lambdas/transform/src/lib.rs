@@ -12,6 +12,8 @@
 //! fails the whole batch when a single record is not base64, instead of only that
 //! record.
 
+pub mod runtime;
+
 use std::fmt;
 use std::io::Write;
 
@@ -325,11 +327,18 @@ struct Scratch {
 /// serialising [`handle`]'s response gives, without building either side as values.
 ///
 /// Records are decoded, transformed and encoded in parallel, each unit of work
-/// writing its part of the response into its own buffer; the parts are joined once.
-/// An error means the body is not a Firehose request at all (the whole invocation
-/// fails, as it did when the runtime could not deserialise it); a record that cannot
-/// be read never fails the batch.
+/// writing its part of the response into its own buffer. An error means the body is
+/// not a Firehose request at all (the whole invocation fails, as it did when the
+/// runtime could not deserialise it); a record that cannot be read never fails the
+/// batch.
 pub fn transform_batch(table: Table, body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    transform_batch_parts(table, body).map(|parts| parts.concat())
+}
+
+/// [`transform_batch`]'s response as consecutive parts, one per unit of work, as the
+/// Lambda posts it: joining 5 MB into one buffer was a copy and fresh pages on the
+/// one thread the response waits for.
+pub fn transform_batch_parts(table: Table, body: &[u8]) -> Result<Vec<Vec<u8>>, serde_json::Error> {
     // The request scanner reads plain Firehose requests; anything else, and any record
     // whose data would not pass as a JSON string, goes through serde_json, which then
     // decides what the request holds (or that it is not one).
@@ -343,13 +352,14 @@ pub fn transform_batch(table: Table, body: &[u8]) -> Result<Vec<u8>, serde_json:
         .ok_or_else(|| de::Error::custom("a record's data is not a JSON string"))
 }
 
-/// The response for `records`, or `None` when `verify` finds a record whose `data`
-/// serde_json would have refused (a control character, invalid UTF-8).
-fn render(table: Table, records: &[BorrowedRecord<'_>], verify: bool) -> Option<Vec<u8>> {
+/// The response for `records` in parts, or `None` when `verify` finds a record whose
+/// `data` serde_json would have refused (a control character, invalid UTF-8).
+fn render(table: Table, records: &[BorrowedRecord<'_>], verify: bool) -> Option<Vec<Vec<u8>>> {
     let parts: Vec<Option<(Vec<u8>, usize)>> = records
         .par_chunks(CHUNK)
-        .map_init(Scratch::default, |scratch, records| {
-            render_records(table, records, verify, scratch)
+        .enumerate()
+        .map_init(Scratch::default, |scratch, (i, records)| {
+            render_records(table, records, i > 0, verify, scratch)
         })
         .collect();
     let parts: Vec<(Vec<u8>, usize)> = parts.into_iter().collect::<Option<_>>()?;
@@ -360,17 +370,11 @@ fn render(table: Table, records: &[BorrowedRecord<'_>], verify: bool) -> Option<
         failed,
         "batch transformed"
     );
-    let total: usize = parts.iter().map(|(part, _)| part.len() + 1).sum();
-    let mut out = Vec::with_capacity(total + 16);
-    out.extend_from_slice(b"{\"records\":[");
-    for (i, (part, _)) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(part);
-    }
-    out.extend_from_slice(b"]}");
-    Some(out)
+    let mut response = Vec::with_capacity(parts.len() + 2);
+    response.push(b"{\"records\":[".to_vec());
+    response.extend(parts.into_iter().map(|(part, _)| part));
+    response.push(b"]}".to_vec());
+    Some(response)
 }
 
 /// Reads the request's records in place when the body has the plain shape Firehose
@@ -524,11 +528,13 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The response objects of `records`, comma-separated, and how many failed; `None`
-/// when a record's data is not a valid JSON string.
+/// The response objects of `records`, comma-separated (and preceded by a comma when
+/// `after` other records), and how many failed; `None` when a record's data is not a
+/// valid JSON string.
 fn render_records(
     table: Table,
     records: &[BorrowedRecord<'_>],
+    after: bool,
     verify: bool,
     scratch: &mut Scratch,
 ) -> Option<(Vec<u8>, usize)> {
@@ -538,7 +544,7 @@ fn render_records(
     let mut out = Vec::with_capacity(estimate);
     let mut failed = 0;
     for (i, record) in records.iter().enumerate() {
-        if i > 0 {
+        if i > 0 || after {
             out.push(b',');
         }
         if !render_record(table, record, verify, scratch, &mut out)? {
