@@ -41,12 +41,12 @@ expect_usage() {
   local rc=0
   env -u CPLOGS_LOCAL -u CPLOGS_ENGINE "$bin" "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
   [ "$rc" = 2 ] || fail "cplogs $* exited $rc, not 2: $(cat "$tmp/err")"
-  grep -q "$what needs AWS, and this cplogs was built without it" "$tmp/err" ||
+  grep -qF "$what needs AWS, and this cplogs was built without it" "$tmp/err" ||
     fail "cplogs $*: unexpected message: $(cat "$tmp/err")"
   grep -q "cargo build --release" "$tmp/err" || fail "cplogs $*: no build hint"
 }
 expect_usage '`tables` is not a command of this build, or it' tables show
 expect_usage '`backfill` is not a command of this build, or it' backfill --since 30d
-expect_usage 'the Athena engine' report failures --since 7d --engine athena
+expect_usage 'the Athena engine (from flag --engine)' report failures --since 7d --engine athena
 expect_usage 'checking a deployment' doctor --bucket b
 echo "offline build: ok (no AWS crates; report on demo data; AWS commands exit 2 and say why)"
