@@ -34,6 +34,9 @@ fail() {
 python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["results"][0]["rows"]' \
   "$tmp/out.json" || fail "report failures --demo printed no rows"
 
+"$bin" --version | grep -qF "(built without AWS: the embedded engine only)" ||
+  fail "--version does not say the build has no AWS"
+
 # What needs AWS: exit 2, naming what and how to build it.
 expect_usage() {
   local what=$1

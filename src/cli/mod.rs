@@ -51,9 +51,18 @@ mod store;
 mod tables;
 pub mod window;
 
+/// `cplogs --version`: says so when the build leaves AWS out.
+#[cfg(feature = "cloud")]
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+#[cfg(not(feature = "cloud"))]
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (built without AWS: the embedded engine only)"
+);
+
 /// Keep and query AWS CodePipeline execution history.
 #[derive(Debug, Parser)]
-#[command(name = "cplogs", version, about, max_term_width = 100)]
+#[command(name = "cplogs", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
