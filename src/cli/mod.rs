@@ -19,6 +19,7 @@ macro_rules! note {
     }};
 }
 
+pub mod allocator;
 mod audit;
 #[cfg(feature = "cloud")]
 mod backfill;
