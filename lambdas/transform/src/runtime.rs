@@ -27,10 +27,10 @@ pub fn api_from_env() -> Result<String, Error> {
         .map_err(|_| "AWS_LAMBDA_RUNTIME_API is not set: this binary runs inside AWS Lambda".into())
 }
 
-/// Serves invocations from the Runtime API at `api` (`host:port`) until it goes
-/// away: `init` runs once (its error is
-/// reported as the function's init error), then `handler` once per request body; it
-/// returns the response body in consecutive parts, posted as they are.
+/// Serves invocations from the Runtime API at `api` (`host:port`) until it goes away:
+/// `init` runs once (its error is reported as the function's init error), then
+/// `handler` once per request body; it returns the response body in consecutive
+/// parts, posted as they are.
 ///
 /// A handler error fails that invocation as `Runtime.DeserializationError` (the body
 /// is not the request the function takes); a panic fails it as `Runtime.Panic`
@@ -122,16 +122,11 @@ fn error_request(uri: &str, error_type: &str, message: &str) -> Result<http::Req
 
 /// A body sent as the parts it was written in, with its exact length known (so it goes
 /// out with a `Content-Length`, as the Runtime API expects, not chunked).
-struct Parts {
-    parts: VecDeque<Bytes>,
-    remaining: u64,
-}
+struct Parts(VecDeque<Bytes>);
 
 impl Parts {
     fn new(parts: Vec<Vec<u8>>) -> Parts {
-        let parts: VecDeque<Bytes> = parts.into_iter().map(Bytes::from).collect();
-        let remaining = parts.iter().map(|p| p.len() as u64).sum();
-        Parts { parts, remaining }
+        Parts(parts.into_iter().map(Bytes::from).collect())
     }
 }
 
@@ -143,19 +138,15 @@ impl http_body::Body for Parts {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let next = self.parts.pop_front();
-        if let Some(part) = &next {
-            self.remaining -= part.len() as u64;
-        }
-        Poll::Ready(next.map(|part| Ok(Frame::data(part))))
+        Poll::Ready(self.0.pop_front().map(|part| Ok(Frame::data(part))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.parts.is_empty()
+        self.0.is_empty()
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
+        SizeHint::with_exact(self.0.iter().map(|part| part.len() as u64).sum())
     }
 }
 
