@@ -42,8 +42,8 @@ use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Value as SqlValue,
-    visit_expressions_mut,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName,
+    Statement as SqlStatement, Value as SqlValue, visit_expressions_mut,
 };
 use futures::StreamExt;
 
@@ -316,14 +316,25 @@ async fn raw_table(
     Ok(Arc::new(ListingTable::try_new(config).map_err(setup)?))
 }
 
+/// The SQL statement of `statement`, also under `EXPLAIN [ANALYZE]`: DataFusion parses
+/// an EXPLAIN into its own node around the statement, so what is rewritten in a
+/// statement is rewritten in its EXPLAIN too.
+fn sql_statement(statement: &mut DfStatement) -> Option<&mut SqlStatement> {
+    match statement {
+        DfStatement::Statement(stmt) => Some(stmt.as_mut()),
+        DfStatement::Explain(explain) => sql_statement(explain.statement.as_mut()),
+        _ => None,
+    }
+}
+
 /// Numbers the `?` placeholders `$1…$n` in order of appearance and returns how many
 /// there were. Values are bound to them later, as typed parameters.
 fn number_placeholders(statement: &mut DfStatement) -> Result<usize, EngineError> {
-    let DfStatement::Statement(stmt) = statement else {
+    let Some(stmt) = sql_statement(statement) else {
         return Ok(0);
     };
     let mut positions = Vec::new();
-    let other = visit_expressions_mut(stmt.as_mut(), |e| {
+    let other = visit_expressions_mut(&mut *stmt, |e| {
         if let Expr::Value(v) = e
             && let SqlValue::Placeholder(p) = &v.value
         {
@@ -340,7 +351,7 @@ fn number_placeholders(statement: &mut DfStatement) -> Result<usize, EngineError
         )));
     }
     positions.sort_unstable();
-    let _ = visit_expressions_mut(stmt.as_mut(), |e| {
+    let _ = visit_expressions_mut(&mut *stmt, |e| {
         if let Expr::Value(v) = e
             && let SqlValue::Placeholder(p) = &mut v.value
         {
@@ -359,10 +370,10 @@ fn number_placeholders(statement: &mut DfStatement) -> Result<usize, EngineError
 /// function: DataFusion evaluates function arguments before the call, so a general
 /// `try` cannot catch their errors.
 fn rewrite_try(statement: &mut DfStatement) {
-    let DfStatement::Statement(stmt) = statement else {
+    let Some(stmt) = sql_statement(statement) else {
         return;
     };
-    let _ = visit_expressions_mut(stmt.as_mut(), |e| {
+    let _ = visit_expressions_mut(&mut *stmt, |e| {
         if let Expr::Function(f) = e
             && f.name.to_string().eq_ignore_ascii_case("try")
             && let FunctionArguments::List(list) = &f.args

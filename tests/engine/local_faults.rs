@@ -285,6 +285,18 @@ async fn records_that_do_not_fit_the_schema_read_as_on_athena() {
     .unwrap()
     .result;
     assert_eq!(r.rows, vec![vec![Value::Null]]);
+    // EXPLAIN ANALYZE of such a statement, with a `?`, runs it as the statement runs:
+    // the same rewrite and the same parameter binding under EXPLAIN.
+    let explain = Query {
+        sql: "EXPLAIN ANALYZE SELECT try(from_iso8601_timestamp(starttime)) AS t \
+              FROM pipeline_execution_state_change WHERE eventid = ?"
+            .into(),
+        params: vec!["odd-1".into()],
+    };
+    let plan = e.run(&explain).await.unwrap().result;
+    let plan = format!("{:?}", plan.rows);
+    assert!(plan.contains("try_from_iso8601_timestamp"), "{plan}");
+    assert!(plan.contains("output_rows=1"), "{plan}");
 }
 
 const WINDOW: [&str; 4] = ["--since", "2026-11-12", "--until", "2026-11-21"];
