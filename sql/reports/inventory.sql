@@ -40,27 +40,23 @@ a AS (
     FROM action_events
     GROUP BY pipelinearn, pipeline, executionid
 ),
-ids AS (
-    SELECT pipelinearn, pipeline, executionid FROM p
-    UNION
-    SELECT pipelinearn, pipeline, executionid FROM s
-    UNION
-    SELECT pipelinearn, pipeline, executionid FROM a
-),
+-- p, s and a are each read once: an engine that inlines a CTE named twice would
+-- scan and deduplicate its table twice.
 executions AS (
-    SELECT ids.pipelinearn, ids.pipeline, ids.executionid,
+    SELECT coalesce(p.pipelinearn, s.pipelinearn, a.pipelinearn) AS pipelinearn,
+           coalesce(p.pipeline, s.pipeline, a.pipeline) AS pipeline,
+           coalesce(p.executionid, s.executionid, a.executionid) AS executionid,
            coalesce(p.started_at, p.start_time, s.start_time, a.start_time) AS started_at,
            coalesce(p.outcome, p.last_state) AS state,
            coalesce(p.events, 0) AS pipeline_events,
            coalesce(s.events, 0) AS stage_events,
            coalesce(a.events, 0) AS action_events
-    FROM ids
-    LEFT JOIN p ON p.pipelinearn = ids.pipelinearn AND p.executionid = ids.executionid
-        AND p.pipeline = ids.pipeline
-    LEFT JOIN s ON s.pipelinearn = ids.pipelinearn AND s.executionid = ids.executionid
-        AND s.pipeline = ids.pipeline
-    LEFT JOIN a ON a.pipelinearn = ids.pipelinearn AND a.executionid = ids.executionid
-        AND a.pipeline = ids.pipeline
+    FROM p
+    FULL JOIN s ON s.pipelinearn = p.pipelinearn AND s.executionid = p.executionid
+        AND s.pipeline = p.pipeline
+    FULL JOIN a ON a.pipelinearn = coalesce(p.pipelinearn, s.pipelinearn)
+        AND a.executionid = coalesce(p.executionid, s.executionid)
+        AND a.pipeline = coalesce(p.pipeline, s.pipeline)
 )
 SELECT pipelinearn AS pipeline_arn,
        pipeline,

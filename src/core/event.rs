@@ -927,6 +927,45 @@ mod tests {
     }
 
     #[test]
+    fn special_bytes_are_found_wherever_they_are() {
+        let naive = |b: &[u8], from: usize| {
+            (from..b.len())
+                .find(|&i| b[i] < 0x20 || b[i] == b'"' || b[i] == b'\\')
+                .unwrap_or(b.len())
+        };
+        // Every special byte (and none) at every position of strings around the
+        // search's 8-byte steps, searched from every start.
+        for len in [0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100] {
+            for special in [
+                None,
+                Some(b'"'),
+                Some(b'\\'),
+                Some(0u8),
+                Some(0x1f),
+                Some(b'\n'),
+            ] {
+                for at in 0..len.max(1) {
+                    let mut bytes = vec![b'a'; len];
+                    if let (Some(c), Some(slot)) = (special, bytes.get_mut(at)) {
+                        *slot = c;
+                    }
+                    // A later quote, so a control character must win over it.
+                    bytes.push(b'"');
+                    for from in 0..=bytes.len() {
+                        assert_eq!(
+                            find_json_special(&bytes, from),
+                            naive(&bytes, from),
+                            "{bytes:?} from {from}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(find_json_special(b"abc", 7), 3);
+        assert_eq!(find_json_special("é\u{7f}中\"".as_bytes(), 0), 6);
+    }
+
+    #[test]
     fn numbers_arrive_in_every_form() {
         assert_eq!(int("6"), Ok(6));
         assert_eq!(int("6.0"), Ok(6));

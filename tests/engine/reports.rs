@@ -774,6 +774,99 @@ async fn null_sort_keys_come_last_and_ties_are_settled() {
     assert_eq!(ids, ["tA", "tB"], "equal starts: by execution id");
 }
 
+/// `inventory` lists every execution seen in any of the three tables once, with each
+/// table's distinct events: executions missing from one table or two (the pipeline
+/// table's included) are joined on the tables that have them.
+#[tokio::test(flavor = "multi_thread")]
+async fn inventory_joins_executions_seen_in_any_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ev = Events::default();
+    let p = "inv";
+    ev.started(&t("02T10:00:00"), p, "full", None);
+    ev.stage(&t("02T10:00:01"), p, "full", "Build", "STARTED");
+    let what = ("Build", "Compile", "full-1");
+    let done = ev.action(
+        &t("02T10:00:05"),
+        p,
+        "full",
+        what,
+        "Build",
+        "SUCCEEDED",
+        None,
+    );
+    ev.list.push(done); // a duplicate delivery counts once
+    ev.pipeline(&t("02T10:00:09"), p, "full", "SUCCEEDED");
+    ev.started(&t("02T11:00:00"), p, "pipeline-only", None);
+    ev.stage(&t("02T12:00:00"), p, "stage-only", "Build", "STARTED");
+    let what = ("Build", "Compile", "a-1");
+    ev.action(
+        &t("02T13:00:00"),
+        p,
+        "action-only",
+        what,
+        "Build",
+        "STARTED",
+        None,
+    );
+    ev.action(
+        &t("02T13:00:05"),
+        p,
+        "action-only",
+        what,
+        "Build",
+        "FAILED",
+        None,
+    );
+    ev.stage(
+        &t("02T14:00:00"),
+        p,
+        "stage-and-action",
+        "Deploy",
+        "STARTED",
+    );
+    let what = ("Deploy", "Ship", "s-1");
+    ev.action(
+        &t("02T14:00:01"),
+        p,
+        "stage-and-action",
+        what,
+        "Deploy",
+        "STARTED",
+        None,
+    );
+    let mut writer = PartitionWriter::new(dir.path(), 1);
+    let mut report = IngestReport::default();
+    let input = serde_json::to_vec(&ev.list).unwrap();
+    ingest_bytes("inventory", &input, &mut writer, &mut report).unwrap();
+    writer.finish().unwrap();
+    let e = LocalEngine::open(dir.path()).await.unwrap();
+
+    let rows = run(&e, "inventory", &week()).await;
+    let keys = [
+        "execution_id",
+        "state",
+        "pipeline_events",
+        "stage_events",
+        "action_events",
+    ];
+    let row = |id: &str, state: Option<&str>, counts: [i64; 3]| {
+        json!({"execution_id": id, "state": state, "pipeline_events": counts[0],
+               "stage_events": counts[1], "action_events": counts[2]})
+    };
+    assert_eq!(
+        pick(&rows, &keys),
+        vec![
+            row("full", Some("SUCCEEDED"), [2, 1, 1]),
+            row("pipeline-only", Some("STARTED"), [1, 0, 0]),
+            // No pipeline event: no start, so last (NULLs last), by execution id.
+            row("action-only", None, [0, 0, 2]),
+            row("stage-and-action", None, [0, 1, 1]),
+            row("stage-only", None, [0, 1, 0]),
+        ]
+    );
+    assert!(rows.iter().all(|r| r["pipeline"] == json!(p)), "{rows:?}");
+}
+
 /// The tables as the second engine needs them: each column's JSON key, its SQL name
 /// and its type (struct fields under their JSON keys).
 fn tables_for_second_engine() -> Json {

@@ -1,6 +1,7 @@
 //! The files under `sql/`: the DDL is the schema's rendering, every bundled report
 //! filters each table it reads on `dt` from the window (partition pruning), and every
-//! statement as sent keeps Athena's rules (`?` only in WHERE, no user text in literals).
+//! statement as sent keeps Athena's rules (`?` only in WHERE, no user text in literals),
+//! and no statement reads a CTE twice.
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -10,6 +11,7 @@ use cplogs::core::schema::{DEFAULT_DATABASE, Table};
 use cplogs::reports::{Breakdown, Literal, REPORTS, ReportParams, all_statements, sql::markers};
 use datafusion::sql::sqlparser::ast::{
     Expr, Query as SqlQuery, SetExpr, Value as SqlValue, Visit, Visitor, visit_expressions,
+    visit_relations,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -239,4 +241,70 @@ fn walk_bundled(sql: &str) -> Vec<String> {
         text = text.replace(&format!("{{{{{m}}}}}"), "NULL");
     }
     walk(&text).strings
+}
+
+/// The CTE names of a statement and how often each is read (named in a FROM or JOIN).
+#[derive(Default)]
+struct CteReads {
+    names: Vec<String>,
+}
+
+impl Visitor for CteReads {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &SqlQuery) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            self.names.extend(
+                with.cte_tables
+                    .iter()
+                    .map(|cte| cte.alias.name.value.to_ascii_lowercase()),
+            );
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn cte_reads(sql: &str) -> Vec<(String, usize)> {
+    let mut text = sql.to_owned();
+    let names: Vec<String> = markers(sql).map(|(_, m)| m.to_owned()).collect();
+    for m in names {
+        text = text.replace(&format!("{{{{{m}}}}}"), "NULL");
+    }
+    let statements =
+        Parser::parse_sql(&GenericDialect {}, &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut ctes = CteReads::default();
+    let _ = statements[0].visit(&mut ctes);
+    let mut read = Vec::new();
+    let _ = visit_relations(&statements[0], |name| {
+        read.push(name.to_string().to_ascii_lowercase());
+        ControlFlow::<()>::Continue(())
+    });
+    ctes.names
+        .into_iter()
+        .map(|cte| {
+            let n = read.iter().filter(|r| **r == cte).count();
+            (cte, n)
+        })
+        .collect()
+}
+
+/// DataFusion inlines a CTE wherever it is named, so one named twice is computed
+/// twice: `inventory` read and deduplicated every table twice that way (twice the
+/// time and memory of reading each once). Athena may do the same; no statement
+/// reads a CTE more than once.
+#[test]
+fn no_statement_reads_a_cte_twice() {
+    // The check itself sees a CTE read twice.
+    assert_eq!(
+        cte_reads("WITH e AS (SELECT 1 AS x) SELECT * FROM e JOIN e AS f ON e.x = f.x"),
+        vec![("e".to_owned(), 2)]
+    );
+    let mut ctes = 0;
+    for st in all_statements() {
+        for (cte, reads) in cte_reads(&body(&st.sql)) {
+            assert_eq!(reads, 1, "{}: the CTE {cte} is read {reads} times", st.name);
+            ctes += 1;
+        }
+    }
+    assert!(ctes >= 20, "{ctes}");
 }
