@@ -233,14 +233,19 @@ fn placeholders_only_in_where_and_no_literal_from_user_text() {
     assert!(statements >= 3 * 11, "{statements}");
 }
 
-/// The string literals of a bundled statement, its markers standing for nothing.
-fn walk_bundled(sql: &str) -> Vec<String> {
+/// A bundled statement with each `{{marker}}` standing for NULL, so it parses.
+fn without_markers(sql: &str) -> String {
     let mut text = sql.to_owned();
     let names: Vec<String> = markers(sql).map(|(_, m)| m.to_owned()).collect();
     for m in names {
         text = text.replace(&format!("{{{{{m}}}}}"), "NULL");
     }
-    walk(&text).strings
+    text
+}
+
+/// The string literals of a bundled statement, its markers standing for nothing.
+fn walk_bundled(sql: &str) -> Vec<String> {
+    walk(&without_markers(sql)).strings
 }
 
 /// The CTE names of a statement and how often each is read (named in a FROM or JOIN).
@@ -265,11 +270,7 @@ impl Visitor for CteReads {
 }
 
 fn cte_reads(sql: &str) -> Vec<(String, usize)> {
-    let mut text = sql.to_owned();
-    let names: Vec<String> = markers(sql).map(|(_, m)| m.to_owned()).collect();
-    for m in names {
-        text = text.replace(&format!("{{{{{m}}}}}"), "NULL");
-    }
+    let text = without_markers(sql);
     let statements =
         Parser::parse_sql(&GenericDialect {}, &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     let mut ctes = CteReads::default();
