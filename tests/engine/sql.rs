@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use cplogs::core::schema::{DEFAULT_DATABASE, Table};
 use cplogs::reports::{Breakdown, Literal, REPORTS, ReportParams, all_statements, sql::markers};
 use datafusion::sql::sqlparser::ast::{
-    Expr, Query as SqlQuery, SetExpr, Value as SqlValue, Visit, Visitor, visit_expressions,
-    visit_relations,
+    Expr, Query as SqlQuery, SetExpr, Statement, Value as SqlValue, Visit, Visitor,
+    visit_expressions, visit_relations,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -149,12 +149,17 @@ impl Visitor for Found {
     }
 }
 
-fn walk(sql: &str) -> Found {
-    let statements =
+/// The one statement `sql` holds.
+fn parse_one(sql: &str) -> Statement {
+    let mut statements =
         Parser::parse_sql(&GenericDialect {}, sql).unwrap_or_else(|e| panic!("{e}\n{sql}"));
     assert_eq!(statements.len(), 1, "{sql}");
+    statements.remove(0)
+}
+
+fn walk(sql: &str) -> Found {
     let mut found = Found::default();
-    let _ = statements[0].visit(&mut found);
+    let _ = parse_one(sql).visit(&mut found);
     found
 }
 
@@ -270,13 +275,11 @@ impl Visitor for CteReads {
 }
 
 fn cte_reads(sql: &str) -> Vec<(String, usize)> {
-    let text = without_markers(sql);
-    let statements =
-        Parser::parse_sql(&GenericDialect {}, &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let statement = parse_one(&without_markers(sql));
     let mut ctes = CteReads::default();
-    let _ = statements[0].visit(&mut ctes);
+    let _ = statement.visit(&mut ctes);
     let mut read = Vec::new();
-    let _ = visit_relations(&statements[0], |name| {
+    let _ = visit_relations(&statement, |name| {
         read.push(name.to_string().to_ascii_lowercase());
         ControlFlow::<()>::Continue(())
     });
