@@ -1,21 +1,23 @@
 -- description: Every execution with events in the window, one row each: pipeline ARN, start, outcome (or latest state), and the distinct events each table holds for it; what `cplogs coverage` compares with CodePipeline's own list.
 -- Duplicate deliveries go first (DISTINCT per table), so the counts are plain counts:
--- several DISTINCT aggregates per group cost an engine a set per group each.
+-- several DISTINCT aggregates per group cost an engine a set per group each. `dt` is
+-- in each DISTINCT: a duplicate has its event's time, so its day, and an engine that
+-- reads the days in order (the local one) then holds one day's events at a time.
 WITH pipeline_events AS (
-    SELECT DISTINCT coalesce(pipelinearn, '') AS pipelinearn, pipeline, executionid, eventid, state,
+    SELECT DISTINCT dt, coalesce(pipelinearn, '') AS pipelinearn, pipeline, executionid, eventid, state,
            from_iso8601_timestamp("timestamp") AS ts,
            try(from_iso8601_timestamp(starttime)) AS start_time
     FROM pipeline_execution_state_change
     WHERE {{in_window}}
 ),
 stage_events AS (
-    SELECT DISTINCT coalesce(pipelinearn, '') AS pipelinearn, pipeline, executionid, eventid,
+    SELECT DISTINCT dt, coalesce(pipelinearn, '') AS pipelinearn, pipeline, executionid, eventid,
            try(from_iso8601_timestamp(starttime)) AS start_time
     FROM stage_execution_state_change
     WHERE {{in_window}}
 ),
 action_events AS (
-    SELECT DISTINCT coalesce(pipelinearn, '') AS pipelinearn, pipeline, executionid, eventid,
+    SELECT DISTINCT dt, coalesce(pipelinearn, '') AS pipelinearn, pipeline, executionid, eventid,
            try(from_iso8601_timestamp(starttime)) AS start_time
     FROM action_execution_state_change
     WHERE {{in_window}}

@@ -39,7 +39,7 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext, col};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
     Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName,
@@ -162,6 +162,17 @@ impl LocalEngine {
                 "datafusion.execution.skip_partial_aggregation_probe_ratio_threshold",
                 "0.2",
             );
+        // Each scan partition reads whole days (dt values dealt out in turn), in dt
+        // order, and says so: a grouping that starts with dt (sql/README.md) then runs
+        // day by day in each partition, with no exchange between them, so it holds one
+        // day's groups, not the window's. With fewer days than partitions the files
+        // are shared out one by one instead, so a short window still uses every core.
+        // (DataFusion re-shuffles such a grouping across partitions below 4 of them
+        // unless told that partitions by dt already suit it.)
+        let partitions = config.target_partitions();
+        let config = config
+            .set_usize("datafusion.optimizer.preserve_file_partitions", partitions)
+            .set_usize("datafusion.optimizer.subset_repartition_threshold", 1);
         let memory_limit = options.memory_limit.unwrap_or_else(default_memory_limit);
         // Operators that can spill (sorts, aggregations) spill to the temporary
         // directory; the rest fail the query with ResourcesExhausted instead of
@@ -303,9 +314,13 @@ async fn raw_table(
     // Gzip JSON lines, read record by record as the tables' SerDe reads them.
     let format = LenientJsonFormat::new(Arc::clone(bad_files), cache.cloned());
     // Any file name: Firehose writes `<stream>-…-<uuid>.gz`, cplogs `….json.gz`.
+    // Every row of a file has its folder's dt, so each file is sorted by dt (see
+    // `preserve_file_partitions` above). DataFusion keeps the order only where it
+    // proves it from the files' dt values, else it drops it.
     let options = ListingOptions::new(Arc::new(format))
         .with_file_extension("")
-        .with_table_partition_cols(vec![(PARTITION_KEY.to_owned(), DataType::Utf8)]);
+        .with_table_partition_cols(vec![(PARTITION_KEY.to_owned(), DataType::Utf8)])
+        .with_file_sort_order(vec![vec![col(PARTITION_KEY).sort(true, false)]]);
     options
         .validate_partitions(&ctx.state(), &url)
         .await
