@@ -5,6 +5,7 @@
 pub mod fit;
 pub mod gantt;
 pub mod html;
+mod json;
 pub mod svg;
 
 use std::borrow::Cow;
@@ -144,26 +145,7 @@ pub fn write(
             }
         }
         Format::Json => {
-            let results: Vec<Json> = sections
-                .iter()
-                .map(|s| {
-                    json!({
-                        "name": s.name,
-                        "columns": s.result.columns.iter()
-                            .map(|c| json!({"name": c.name, "type": c.kind.name()}))
-                            .collect::<Vec<_>>(),
-                        "rows": s.result.rows.iter()
-                            .map(|r| Json::Object(row_object(s.result, r)))
-                            .collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            let mut doc = Map::new();
-            doc.insert("schema_version".into(), json!(SCHEMA_VERSION));
-            if let Json::Object(m) = metadata {
-                doc.extend(m.clone());
-            }
-            doc.insert("results".into(), Json::Array(results));
+            let doc = json::Document { sections, metadata };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)?;
         }
