@@ -7,6 +7,7 @@ pub mod gantt;
 pub mod html;
 mod json;
 pub mod svg;
+mod table;
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -129,7 +130,11 @@ pub fn write(
                         writeln!(out)?;
                     }
                 }
-                grid(out, format, s.result, width)?;
+                if format == Format::Markdown {
+                    markdown(out, s.result)?;
+                } else {
+                    table::write(out, s.result, width)?;
+                }
             }
         }
         Format::Csv | Format::Tsv => {
@@ -166,58 +171,17 @@ pub fn write(
     Ok(())
 }
 
-fn grid(
-    out: &mut dyn Write,
-    format: Format,
-    result: &ResultSet,
-    width: Option<u16>,
-) -> io::Result<()> {
+/// A Markdown table: cells on one line each, `|` escaped.
+fn markdown(out: &mut dyn Write, result: &ResultSet) -> io::Result<()> {
     if result.columns.is_empty() {
         return writeln!(out, "(no columns)");
     }
-    let mut g = Grid::new();
-    let markdown = format == Format::Markdown;
     // Markdown cells cannot hold a bare `|` or a line break.
-    let cell = |t: &str| {
-        if markdown {
-            printable(t, false).replace('|', "\\|")
-        } else {
-            printable(t, true).into_owned()
-        }
-    };
-    let mut header: Vec<String> = result.columns.iter().map(|c| cell(&c.name)).collect();
-    let mut rows: Vec<Vec<String>> = result
-        .rows
-        .iter()
-        .map(|r| r.iter().map(|v| cell(&text(v))).collect())
-        .collect();
-    if let (false, Some(total)) = (markdown, width) {
-        // Cut long cells to fit the width instead of wrapping them over many lines.
-        let natural: Vec<usize> = (0..header.len())
-            .map(|i| {
-                rows.iter()
-                    .map(|r| fit::display_width(&r[i]))
-                    .chain([fit::display_width(&header[i])])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let widths = fit::column_widths(&natural, usize::from(total));
-        for (i, w) in widths.iter().enumerate() {
-            header[i] = fit::cut(&header[i], *w);
-            for r in &mut rows {
-                r[i] = fit::cut(&r[i], *w);
-            }
-        }
-    }
-    if markdown {
-        g.load_style(presets::ASCII_MARKDOWN);
-    } else {
-        g.load_style(presets::UTF8_FULL_CONDENSED);
-    }
-    // Never wrap: a cell is whole (no width) or already cut to its column.
+    let cell = |t: &str| printable(t, false).replace('|', "\\|");
+    let mut g = Grid::new();
+    g.load_style(presets::ASCII_MARKDOWN);
     g.set_content_arrangement(ContentArrangement::Disabled);
-    g.set_header(header);
+    g.set_header(result.columns.iter().map(|c| cell(&c.name)));
     for (i, c) in result.columns.iter().enumerate() {
         if matches!(c.kind, Kind::Int | Kind::Float)
             && let Some(col) = g.column_mut(i)
@@ -225,14 +189,10 @@ fn grid(
             col.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
     }
-    for r in rows {
-        g.add_row(r);
+    for r in &result.rows {
+        g.add_row(r.iter().map(|v| cell(&text(v))));
     }
-    writeln!(out, "{g}")?;
-    if result.rows.is_empty() && !markdown {
-        writeln!(out, "(no rows)")?;
-    }
-    Ok(())
+    writeln!(out, "{g}")
 }
 
 fn delimited(out: &mut dyn Write, delimiter: u8, result: &ResultSet) -> io::Result<()> {
