@@ -46,6 +46,9 @@ pub(super) fn write(out: &mut dyn Write, result: &ResultSet, width: Option<u16>)
             None => t.into_owned(),
         }
     };
+    // Cells are rendered again when their row is written rather than kept from this
+    // pass: a second pass over the text costs milliseconds, keeping it a copy of the
+    // whole result.
     let header: Vec<String> = header
         .iter()
         .enumerate()

@@ -112,6 +112,16 @@ fn t(hms: &str) -> String {
     format!("2026-11-{hms}Z")
 }
 
+/// Writes `events` as one more file per partition (a Firehose flush of its own).
+fn write_files(dir: &Path, events: &[Json]) {
+    let mut writer = PartitionWriter::new(dir, 1);
+    let mut report = IngestReport::default();
+    let input = serde_json::to_vec(events).unwrap();
+    ingest_bytes("flush", &input, &mut writer, &mut report).unwrap();
+    assert_eq!(report.rejected, 0, "{:?}", report.rejections);
+    writer.finish().unwrap();
+}
+
 /// Writes the fixture history under `dir` in the bucket layout.
 fn fixture(dir: &Path) {
     let mut ev = Events::default();
@@ -277,12 +287,7 @@ fn fixture(dir: &Path) {
     let earlier = std::mem::take(&mut ev.list);
 
     for batch in [first_batch, later, earlier] {
-        let mut writer = PartitionWriter::new(dir, 1);
-        let mut report = IngestReport::default();
-        let input = serde_json::to_vec(&batch).unwrap();
-        ingest_bytes("fixture", &input, &mut writer, &mut report).unwrap();
-        assert_eq!(report.rejected, 0, "{:?}", report.rejections);
-        writer.finish().unwrap();
+        write_files(dir, &batch);
     }
 }
 
@@ -713,12 +718,7 @@ fn nulls_and_ties_fixture(dir: &Path) {
             None,
         );
     }
-    let mut writer = PartitionWriter::new(dir, 1);
-    let mut report = IngestReport::default();
-    let input = serde_json::to_vec(&ev.list).unwrap();
-    ingest_bytes("nulls", &input, &mut writer, &mut report).unwrap();
-    assert_eq!(report.rejected, 0, "{:?}", report.rejections);
-    writer.finish().unwrap();
+    write_files(dir, &ev.list);
 }
 
 /// Rows whose sort key is NULL come last under ASC and DESC alike, as on Athena
@@ -834,11 +834,7 @@ async fn inventory_joins_executions_seen_in_any_table() {
         "STARTED",
         None,
     );
-    let mut writer = PartitionWriter::new(dir.path(), 1);
-    let mut report = IngestReport::default();
-    let input = serde_json::to_vec(&ev.list).unwrap();
-    ingest_bytes("inventory", &input, &mut writer, &mut report).unwrap();
-    writer.finish().unwrap();
+    write_files(dir.path(), &ev.list);
     let e = LocalEngine::open(dir.path()).await.unwrap();
 
     let rows = run(&e, "inventory", &week()).await;
@@ -865,16 +861,6 @@ async fn inventory_joins_executions_seen_in_any_table() {
         ]
     );
     assert!(rows.iter().all(|r| r["pipeline"] == json!(p)), "{rows:?}");
-}
-
-/// Writes `events` as one more file per partition (a Firehose flush of its own).
-fn write_files(dir: &Path, events: &[Json]) {
-    let mut writer = PartitionWriter::new(dir, 1);
-    let mut report = IngestReport::default();
-    let input = serde_json::to_vec(events).unwrap();
-    ingest_bytes("flush", &input, &mut writer, &mut report).unwrap();
-    assert_eq!(report.rejected, 0, "{:?}", report.rejections);
-    writer.finish().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
