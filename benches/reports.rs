@@ -1,10 +1,7 @@
 //! Every canned report on one million demo events with the local engine (release
 //! build): `cargo bench --bench reports`. Prints the best and median of 3 runs per
 //! report. The data is generated once into `CPLOGS_BENCH_DIR` (default: a folder in
-//! the system temp dir) and reused by later runs. Then every report again with the
-//! tables read by DataFusion's own JSON reader instead of the engine's lenient one
-//! (`src/engine/jsonl.rs`), to show what reading records as the SerDe does costs: that
-//! part needs `--features datafusion-gzip` (DataFusion's gzip decoding).
+//! the system temp dir) and reused by later runs.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -15,8 +12,6 @@ use cplogs::engine::local::LocalEngine;
 use cplogs::ingest::PartitionWriter;
 use cplogs::ingest::demo::{DemoConfig, generate};
 use cplogs::reports::{Breakdown, REPORTS, ReportParams};
-#[cfg(feature = "datafusion-gzip")]
-use datafusion::prelude::SessionContext;
 
 fn main() {
     let end = Utc.with_ymd_and_hms(2026, 11, 20, 23, 59, 59).unwrap();
@@ -98,143 +93,4 @@ fn main() {
             );
         }
     }
-    compare_readers(&rt, &engine, &dir, &params);
-}
-
-/// The same SQL with the tables read by DataFusion's own gzip JSON reader. It needs
-/// DataFusion's `compression` feature, which the engine does without (it gunzips
-/// files itself, and the feature builds three C libraries), so this part runs with
-/// `cargo bench --bench reports --features datafusion-gzip`.
-#[cfg(feature = "datafusion-gzip")]
-fn compare_readers(
-    rt: &tokio::runtime::Runtime,
-    engine: &LocalEngine,
-    dir: &std::path::Path,
-    params: &ReportParams,
-) {
-    println!();
-    println!(
-        "{:<34} {:>9} {:>9} {:>9}",
-        "same SQL, reader (best of 3)", "lenient", "datafusion", "overhead"
-    );
-    let plain = rt.block_on(datafusion_reader(dir));
-    let (mut total_new, mut total_old) = (0.0, 0.0);
-    for report in REPORTS {
-        for s in report.sections(Breakdown::Pipeline) {
-            let q = s.query(params);
-            let best = |f: &dyn Fn() -> usize| {
-                (0..3)
-                    .map(|_| {
-                        let started = Instant::now();
-                        f();
-                        started.elapsed().as_secs_f64()
-                    })
-                    .fold(f64::INFINITY, f64::min)
-            };
-            let new = best(&|| {
-                rt.block_on(engine.run(&q))
-                    .expect("report")
-                    .result
-                    .rows
-                    .len()
-            });
-            let old = best(&|| {
-                rt.block_on(async {
-                    // Positional parameters, as the engine binds them (the bundled
-                    // SQL has no other `?`).
-                    // (and `try` rewritten as the engine rewrites it).
-                    let mut sql = q.sql.replace(
-                        "try(from_iso8601_timestamp(starttime))",
-                        "try_from_iso8601_timestamp(starttime)",
-                    );
-                    for i in 0..q.params.len() {
-                        sql = sql.replacen('?', &format!("${}", i + 1), 1);
-                    }
-                    let values: Vec<datafusion::common::ScalarValue> = q
-                        .params
-                        .iter()
-                        .map(|p| datafusion::common::ScalarValue::Utf8(Some(p.clone())))
-                        .collect();
-                    let frame = plain.sql(&sql).await.expect("plan");
-                    let frame = frame.with_param_values(values).expect("params");
-                    frame.collect().await.expect("run").len()
-                })
-            });
-            total_new += new;
-            total_old += old;
-            println!(
-                "{:<34} {:>8.2}s {:>8.2}s {:>8.0}%",
-                s.name,
-                new,
-                old,
-                (new / old - 1.0) * 100.0
-            );
-        }
-    }
-    println!(
-        "{:<34} {:>8.2}s {:>8.2}s {:>8.0}%",
-        "all",
-        total_new,
-        total_old,
-        (total_new / total_old - 1.0) * 100.0
-    );
-}
-
-/// Without DataFusion's `compression` feature its reader cannot read the tables.
-#[cfg(not(feature = "datafusion-gzip"))]
-fn compare_readers(
-    _rt: &tokio::runtime::Runtime,
-    _engine: &LocalEngine,
-    _dir: &std::path::Path,
-    _params: &ReportParams,
-) {
-    println!();
-    println!("(add --features datafusion-gzip to compare with DataFusion's own reader)");
-}
-
-/// The tables as the engine registered them before it had its own reader:
-/// DataFusion's JSON format, which fails a query on any record that does not fit.
-#[cfg(feature = "datafusion-gzip")]
-async fn datafusion_reader(dir: &std::path::Path) -> SessionContext {
-    use cplogs::engine::local::view_sql;
-    use datafusion::catalog::MemorySchemaProvider;
-    use datafusion::common::TableReference;
-    use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
-    use datafusion::datasource::file_format::json::JsonFormat;
-    use datafusion::datasource::listing::{
-        ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-    };
-    use datafusion::prelude::SessionConfig;
-    let config = SessionConfig::new()
-        .set_str("datafusion.sql_parser.default_null_ordering", "nulls_last")
-        .with_collect_statistics(false);
-    let ctx = SessionContext::new_with_config(config);
-    cplogs::engine::functions::register(&ctx);
-    ctx.catalog("datafusion")
-        .expect("catalog")
-        .register_schema("raw", std::sync::Arc::new(MemorySchemaProvider::new()))
-        .expect("schema");
-    for table in cplogs::Table::ALL {
-        let url = ListingTableUrl::parse(format!("{}/{}/", dir.display(), table.name()))
-            .and_then(|u| u.with_glob("[!._]*"))
-            .expect("url");
-        let format = JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP);
-        let options = ListingOptions::new(std::sync::Arc::new(format))
-            .with_file_extension("")
-            .with_table_partition_cols(vec![(
-                "dt".to_owned(),
-                datafusion::arrow::datatypes::DataType::Utf8,
-            )]);
-        let config = ListingTableConfig::new(url)
-            .with_listing_options(options)
-            .with_schema(cplogs::engine::arrow::file_schema(table));
-        let provider = ListingTable::try_new(config).expect("table");
-        ctx.register_table(
-            TableReference::partial("raw", table.name()),
-            std::sync::Arc::new(provider),
-        )
-        .expect("register");
-        ctx.sql(&view_sql(table)).await.expect("view");
-    }
-    ctx
 }

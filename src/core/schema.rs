@@ -68,7 +68,7 @@ impl ColumnType {
             Self::Struct(fields) => {
                 let inner: Vec<String> = fields
                     .iter()
-                    .map(|f| format!("{}:string", f.to_ascii_lowercase()))
+                    .map(|f| format!("{}:string", sql_name(f)))
                     .collect();
                 format!("struct<{}>", inner.join(","))
             }
@@ -90,8 +90,15 @@ pub struct Column {
 impl Column {
     /// The name Athena and Glue use: the JSON key lower-cased.
     pub fn sql_name(&self) -> String {
-        self.name.to_ascii_lowercase()
+        sql_name(self.name)
     }
+}
+
+/// The name SQL gives a JSON key, of a column or of a struct's field: lower-cased, as
+/// Athena lower-cases every identifier (and the OpenX SerDe matches keys regardless
+/// of case).
+pub fn sql_name(key: &str) -> String {
+    key.to_ascii_lowercase()
 }
 
 const fn col(name: &'static str, ty: ColumnType, comment: &'static str) -> Column {

@@ -23,8 +23,9 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StructArray};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::catalog::Session;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -44,7 +45,9 @@ use datafusion::physical_plan::projection::ProjectionExprs;
 use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use futures::StreamExt;
 
+use super::arrow::json_schema;
 use super::cache::ColumnarCache;
+use crate::core::schema::Table;
 
 /// A data file that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -114,19 +117,21 @@ pub fn display_path(location: &datafusion::object_store::path::Path) -> String {
 #[derive(Debug)]
 pub struct LenientJsonFormat {
     inner: JsonFormat,
+    table: Table,
     bad: Arc<BadFiles>,
     cache: Option<Arc<ColumnarCache>>,
 }
 
 impl LenientJsonFormat {
-    /// Gzip JSON lines, with bad files recorded in (or, unless it skips them,
-    /// failing the query through) `bad`, and decoded files kept in `cache`.
-    pub fn new(bad: Arc<BadFiles>, cache: Option<Arc<ColumnarCache>>) -> Self {
+    /// `table`'s gzip JSON lines, with bad files recorded in (or, unless it skips
+    /// them, failing the query through) `bad`, and decoded files kept in `cache`.
+    pub fn new(table: Table, bad: Arc<BadFiles>, cache: Option<Arc<ColumnarCache>>) -> Self {
         LenientJsonFormat {
             // GZIP only tells the planner the files cannot be split into byte ranges:
             // the opener below gunzips them itself, and DataFusion is built without
             // its `compression` feature (it could not decode them).
             inner: JsonFormat::default().with_file_compression_type(FileCompressionType::GZIP),
+            table,
             bad,
             cache,
         }
@@ -180,6 +185,7 @@ impl FileFormat for LenientJsonFormat {
         Arc::new(LenientSource {
             projection: SplitProjection::unprojected(&table_schema),
             table_schema,
+            json_schema: json_schema(self.table),
             batch_size: None,
             metrics: ExecutionPlanMetricsSet::new(),
             bad: Arc::clone(&self.bad),
@@ -192,6 +198,9 @@ impl FileFormat for LenientJsonFormat {
 #[derive(Clone)]
 struct LenientSource {
     table_schema: TableSchema,
+    /// The file columns as the JSON spells them ([`json_schema`]), in the order of
+    /// the table schema's.
+    json_schema: SchemaRef,
     batch_size: Option<usize>,
     metrics: ExecutionPlanMetricsSet,
     projection: SplitProjection,
@@ -208,9 +217,11 @@ impl FileSource for LenientSource {
     ) -> Result<Arc<dyn FileOpener>> {
         let file_schema = self.table_schema.file_schema();
         let schema = Arc::new(file_schema.project(&self.projection.file_indices)?);
+        let keys = Arc::new(self.json_schema.project(&self.projection.file_indices)?);
         let opener = Arc::new(LenientOpener {
             batch_size: self.batch_size.unwrap_or(8192),
             schema,
+            keys,
             store: object_store,
             bad: Arc::clone(&self.bad),
             cache: self.cache.clone(),
@@ -262,7 +273,10 @@ impl FileSource for LenientSource {
 
 struct LenientOpener {
     batch_size: usize,
+    /// The columns the scan returns.
     schema: SchemaRef,
+    /// The same columns under the JSON's keys, to decode with.
+    keys: SchemaRef,
     store: Arc<dyn ObjectStore>,
     bad: Arc<BadFiles>,
     cache: Option<Arc<ColumnarCache>>,
@@ -272,6 +286,7 @@ impl FileOpener for LenientOpener {
     fn open(&self, file: PartitionedFile) -> Result<FileOpenFuture> {
         let store = Arc::clone(&self.store);
         let schema = Arc::clone(&self.schema);
+        let keys = Arc::clone(&self.keys);
         let batch_size = self.batch_size;
         let bad = Arc::clone(&self.bad);
         let cache = self.cache.clone();
@@ -302,7 +317,14 @@ impl FileOpener for LenientOpener {
             let bytes = store.get(&location).await?.bytes().await?;
             // The whole file is decoded before its first row is returned, so a
             // file that turns out truncated at its end adds no rows at all.
-            match read_file(&bytes, &schema, batch_size) {
+            let read = read_file(&bytes, &keys, batch_size).and_then(|batches| {
+                batches
+                    .into_iter()
+                    .map(|b| relabel(b, &schema))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("cannot name its columns ({e})"))
+            });
+            match read {
                 Ok(batches) => {
                     if let (Some(c), Some(k)) = (&cache, &key) {
                         c.put(k, &schema, &batches);
@@ -330,6 +352,31 @@ impl fmt::Debug for LenientOpener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LenientOpener").finish_non_exhaustive()
     }
+}
+
+/// `batch` (decoded under the JSON's keys) under `schema`: the same columns, named as
+/// the scan names them. Struct arrays are re-wrapped, not copied.
+fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let rows = batch.num_rows();
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(
+            |(array, field)| match (array.as_struct_opt(), field.data_type()) {
+                (Some(s), DataType::Struct(names)) => {
+                    let (_, children, nulls) = s.clone().into_parts();
+                    Ok(Arc::new(StructArray::try_new(names.clone(), children, nulls)?) as ArrayRef)
+                }
+                _ => Ok(Arc::clone(array)),
+            },
+        )
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
 }
 
 /// Decompresses a whole file; the error says why it is not readable gzip.
@@ -487,7 +534,7 @@ fn is_json_object(line: &[u8]) -> bool {
 fn json_decoder(
     schema: &SchemaRef,
     batch_size: usize,
-) -> Result<datafusion::arrow::json::reader::Decoder, datafusion::arrow::error::ArrowError> {
+) -> Result<datafusion::arrow::json::reader::Decoder, ArrowError> {
     ReaderBuilder::new(Arc::clone(schema))
         .with_batch_size(batch_size)
         .with_coerce_primitive(true)
@@ -497,7 +544,7 @@ fn json_decoder(
 
 /// Decodes clean JSON lines with [`json_decoder`].
 fn decode(text: &[u8], schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>, String> {
-    let err = |e: datafusion::arrow::error::ArrowError| e.to_string();
+    let err = |e: ArrowError| e.to_string();
     let mut decoder = json_decoder(schema, batch_size).map_err(err)?;
     let mut batches = Vec::new();
     let mut rest = text;
@@ -527,12 +574,11 @@ fn decode(text: &[u8], schema: &SchemaRef, batch_size: usize) -> Result<Vec<Reco
 mod tests {
     use std::io::Write;
 
-    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::array::Array;
     use datafusion::arrow::datatypes::Int32Type;
 
     use super::*;
-    use crate::core::schema::Table;
-    use crate::engine::arrow::file_schema;
+    use crate::engine::arrow::{file_schema, json_schema};
 
     fn gz(text: &str) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -541,7 +587,7 @@ mod tests {
     }
 
     fn rows(text: &str, table: Table) -> RecordBatch {
-        let schema = file_schema(table);
+        let schema = json_schema(table);
         let batches = read_file(&gz(text), &schema, 1024).unwrap();
         datafusion::arrow::compute::concat_batches(&schema, &batches).unwrap()
     }
@@ -586,6 +632,46 @@ mod tests {
     }
 
     #[test]
+    fn struct_fields_take_their_sql_names_and_keep_their_values() {
+        let b = rows(
+            concat!(
+                r#"{"pipeline":"a","executionResult":{"errorCode":"E1","externalExecutionUrl":"u"}}"#,
+                "\n",
+                r#"{"pipeline":"b"}"#,
+                "\n",
+                r#"{"pipeline":"c","executionResult":{"externalExecutionId":"x"}}"#,
+                "\n",
+            ),
+            Table::Action,
+        );
+        let b = relabel(b, &file_schema(Table::Action)).unwrap();
+        assert_eq!(b.schema(), file_schema(Table::Action));
+        let result = b.column_by_name("executionResult").unwrap().as_struct();
+        assert!(result.is_valid(0) && result.is_null(1) && result.is_valid(2));
+        let field = |name: &str| -> Vec<Option<String>> {
+            let a = result.column_by_name(name).unwrap().as_string::<i32>();
+            (0..3)
+                .map(|i| {
+                    result
+                        .is_valid(i)
+                        .then(|| a.is_valid(i).then(|| a.value(i).to_owned()))
+                        .flatten()
+                })
+                .collect()
+        };
+        assert_eq!(field("errorcode"), [Some("E1".into()), None, None]);
+        assert_eq!(
+            field("externalexecutionurl"),
+            [Some("u".into()), None, None]
+        );
+        assert_eq!(field("externalexecutionid"), [None, None, Some("x".into())]);
+        // No column read (count(*)): the rows are still counted.
+        let empty = Arc::new(datafusion::arrow::datatypes::Schema::empty());
+        let counted = relabel(b.project(&[]).unwrap(), &empty).unwrap();
+        assert_eq!(counted.num_rows(), 3);
+    }
+
+    #[test]
     fn a_malformed_line_is_a_row_of_nulls() {
         let b = rows(
             "{\"pipeline\":\"a\"}\n{\"pipeline\": \"b\", oops}\n\n[1,2]\n{\"pipeline\":\"c\"}\r\n",
@@ -599,7 +685,7 @@ mod tests {
 
     #[test]
     fn files_that_cannot_be_read_say_why() {
-        let schema = file_schema(Table::Pipeline);
+        let schema = json_schema(Table::Pipeline);
         let err = read_file(b"plain text", &schema, 8).unwrap_err();
         assert_eq!(err, "not gzip (invalid gzip header)");
         let whole = gz(&"{\"pipeline\":\"a\"}\n".repeat(1000));
@@ -635,7 +721,7 @@ mod tests {
         assert_eq!(names[20_000], None);
         assert_eq!(names[20_001].as_deref(), Some("last"));
         let whole = gz(&text);
-        let schema = file_schema(Table::Pipeline);
+        let schema = json_schema(Table::Pipeline);
         let err = read_file(&whole[..whole.len() - 100], &schema, 1024).unwrap_err();
         assert!(err.starts_with("truncated gzip"), "{err}");
     }

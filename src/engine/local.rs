@@ -52,7 +52,7 @@ use super::functions::{self, TRY_FROM_ISO8601_TIMESTAMP, format_iso8601};
 use super::jsonl::{BadFile, BadFiles, LenientJsonFormat, display_path};
 use super::memory::{Size, default_memory_limit};
 use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats};
-use crate::core::schema::{Column, ColumnType, PARTITION_KEY, Table};
+use crate::core::schema::{PARTITION_KEY, Table};
 use crate::engine::arrow::{file_schema, partition_field};
 use crate::rows::{ColumnInfo, Kind, ResultSet, Value};
 
@@ -98,9 +98,14 @@ fn setup(e: impl std::fmt::Display) -> EngineError {
 }
 
 /// The view that exposes `table` under Athena's column names: each camelCase key as
-/// its lower-case SQL name, struct fields lower-cased too.
+/// its lower-case SQL name (the scan's struct fields already have theirs:
+/// [`file_schema`]).
 pub fn view_sql(table: Table) -> String {
-    let cols: Vec<String> = table.columns().iter().map(view_column).collect();
+    let cols: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| format!("\"{}\" AS \"{}\"", c.name, c.sql_name()))
+        .collect();
     format!(
         "CREATE VIEW \"{name}\" AS SELECT {cols}, \"{dt}\" FROM {raw}.\"{name}\"",
         name = table.name(),
@@ -108,24 +113,6 @@ pub fn view_sql(table: Table) -> String {
         dt = PARTITION_KEY,
         raw = RAW_SCHEMA,
     )
-}
-
-fn view_column(c: &Column) -> String {
-    let sql_name = c.sql_name();
-    match c.ty {
-        ColumnType::String | ColumnType::Int => format!("\"{}\" AS \"{sql_name}\"", c.name),
-        ColumnType::Struct(fields) => {
-            let inner: Vec<String> = fields
-                .iter()
-                .map(|f| format!("'{}', \"{}\"['{f}']", f.to_ascii_lowercase(), c.name))
-                .collect();
-            format!(
-                "CASE WHEN \"{name}\" IS NULL THEN NULL ELSE named_struct({inner}) END AS \"{sql_name}\"",
-                name = c.name,
-                inner = inner.join(", ")
-            )
-        }
-    }
 }
 
 impl LocalEngine {
@@ -312,7 +299,7 @@ async fn raw_table(
         .and_then(|u| u.with_glob(DATA_FILE_GLOB))
         .map_err(setup)?;
     // Gzip JSON lines, read record by record as the tables' SerDe reads them.
-    let format = LenientJsonFormat::new(Arc::clone(bad_files), cache.cloned());
+    let format = LenientJsonFormat::new(table, Arc::clone(bad_files), cache.cloned());
     // Any file name: Firehose writes `<stream>-…-<uuid>.gz`, cplogs `….json.gz`.
     // Every row of a file has its folder's dt, so each file is sorted by dt (see
     // `preserve_file_partitions` above). DataFusion keeps the order only where it
