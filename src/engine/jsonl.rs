@@ -23,8 +23,10 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StructArray};
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StructArray, new_null_array,
+};
+use datafusion::arrow::datatypes::{DataType, Fields, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::json::ReaderBuilder;
 use datafusion::catalog::Session;
@@ -47,7 +49,8 @@ use futures::StreamExt;
 
 use super::arrow::json_schema;
 use super::cache::ColumnarCache;
-use crate::core::schema::Table;
+use super::fields;
+use crate::core::schema::{Table, sql_name};
 
 /// A data file that cannot be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -217,7 +220,11 @@ impl FileSource for LenientSource {
     ) -> Result<Arc<dyn FileOpener>> {
         let file_schema = self.table_schema.file_schema();
         let schema = Arc::new(file_schema.project(&self.projection.file_indices)?);
-        let keys = Arc::new(self.json_schema.project(&self.projection.file_indices)?);
+        let keys = fields::narrow(
+            &self.projection.source,
+            &self.projection.file_indices,
+            &self.json_schema.project(&self.projection.file_indices)?,
+        );
         let opener = Arc::new(LenientOpener {
             batch_size: self.batch_size.unwrap_or(8192),
             schema,
@@ -275,7 +282,8 @@ struct LenientOpener {
     batch_size: usize,
     /// The columns the scan returns.
     schema: SchemaRef,
-    /// The same columns under the JSON's keys, to decode with.
+    /// The same columns under the JSON's keys, struct columns narrowed to the fields
+    /// read ([`fields::narrow`]): what is decoded, and cached.
     keys: SchemaRef,
     store: Arc<dyn ObjectStore>,
     bad: Arc<BadFiles>,
@@ -306,30 +314,31 @@ impl FileOpener for LenientOpener {
                         .last_modified
                         .timestamp_nanos_opt()
                         .unwrap_or_default(),
-                    &schema,
+                    &keys,
                 )
             });
+            // What was decoded (under the JSON's keys) is what is cached; the scan's
+            // names are put on after.
+            let named = |batches: Vec<RecordBatch>| {
+                let named = batches.into_iter().map(move |b| {
+                    relabel(b, &schema).map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+                });
+                futures::stream::iter(named).boxed()
+            };
             if let (Some(c), Some(k)) = (&cache, &key)
                 && let Some(batches) = c.get(k)
             {
-                return Ok(futures::stream::iter(batches.into_iter().map(Ok)).boxed());
+                return Ok(named(batches));
             }
             let bytes = store.get(&location).await?.bytes().await?;
             // The whole file is decoded before its first row is returned, so a
             // file that turns out truncated at its end adds no rows at all.
-            let read = read_file(&bytes, &keys, batch_size).and_then(|batches| {
-                batches
-                    .into_iter()
-                    .map(|b| relabel(b, &schema))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| format!("cannot name its columns ({e})"))
-            });
-            match read {
+            match read_file(&bytes, &keys, batch_size) {
                 Ok(batches) => {
                     if let (Some(c), Some(k)) = (&cache, &key) {
-                        c.put(k, &schema, &batches);
+                        c.put(k, &keys, &batches);
                     }
-                    Ok(futures::stream::iter(batches.into_iter().map(Ok)).boxed())
+                    Ok(named(batches))
                 }
                 Err(reason) => {
                     let bad_file = BadFile {
@@ -354,8 +363,9 @@ impl fmt::Debug for LenientOpener {
     }
 }
 
-/// `batch` (decoded under the JSON's keys) under `schema`: the same columns, named as
-/// the scan names them. Struct arrays are re-wrapped, not copied.
+/// `batch` (decoded under the JSON's keys, structs perhaps narrowed to some fields)
+/// under `schema`: the same columns, named as the scan names them. Arrays are
+/// re-wrapped, not copied.
 fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
     let rows = batch.num_rows();
     let columns = batch
@@ -364,10 +374,7 @@ fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowE
         .zip(schema.fields())
         .map(
             |(array, field)| match (array.as_struct_opt(), field.data_type()) {
-                (Some(s), DataType::Struct(names)) => {
-                    let (_, children, nulls) = s.clone().into_parts();
-                    Ok(Arc::new(StructArray::try_new(names.clone(), children, nulls)?) as ArrayRef)
-                }
+                (Some(s), DataType::Struct(fields)) => struct_under(s, fields),
                 _ => Ok(Arc::clone(array)),
             },
         )
@@ -377,6 +384,30 @@ fn relabel(batch: RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowE
         columns,
         &RecordBatchOptions::new().with_row_count(Some(rows)),
     )
+}
+
+/// A decoded struct under `fields` (its fields' SQL names, in the schema's order); a
+/// field that was not decoded is all NULL.
+fn struct_under(decoded: &StructArray, fields: &Fields) -> Result<ArrayRef, ArrowError> {
+    let children = fields
+        .iter()
+        .map(|want| {
+            let at = decoded
+                .fields()
+                .iter()
+                .position(|f| sql_name(f.name()) == *want.name());
+            match at {
+                Some(i) => Arc::clone(decoded.column(i)),
+                None => new_null_array(want.data_type(), decoded.len()),
+            }
+        })
+        .collect();
+    let nulls = decoded.nulls().cloned();
+    Ok(Arc::new(StructArray::try_new(
+        fields.clone(),
+        children,
+        nulls,
+    )?))
 }
 
 /// Decompresses a whole file; the error says why it is not readable gzip.
@@ -574,7 +605,6 @@ fn decode(text: &[u8], schema: &SchemaRef, batch_size: usize) -> Result<Vec<Reco
 mod tests {
     use std::io::Write;
 
-    use datafusion::arrow::array::Array;
     use datafusion::arrow::datatypes::Int32Type;
 
     use super::*;

@@ -12,6 +12,8 @@ pub mod athena;
 #[cfg(feature = "local")]
 pub mod cache;
 #[cfg(feature = "local")]
+mod fields;
+#[cfg(feature = "local")]
 pub mod functions;
 mod groups;
 #[cfg(feature = "local")]

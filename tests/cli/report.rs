@@ -653,3 +653,56 @@ fn the_columnar_cache_is_never_stale() {
     assert!(o.status.success());
     assert!(!empty.exists());
 }
+
+#[test]
+fn queries_reading_other_fields_of_a_struct_never_share_cache_entries() {
+    // The scan decodes only the struct fields a query reads, and caches what it
+    // decoded: a query reading another field must not take those entries for whole.
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
+    let run = |sql: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--local",
+            demo().to_str().unwrap(),
+            "query",
+            sql,
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = cplogs_env(&args, &env);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    // The same column each time: only the fields read differ.
+    let from = " FROM action_execution_state_change";
+    let code = format!("SELECT count(executionresult.errorcode) AS n{from}");
+    let url = format!("SELECT count(executionresult.externalexecutionurl) AS n{from}");
+    let whole = format!(
+        "SELECT count(*) FILTER (WHERE executionresult IS NOT NULL) AS n, \
+         count(executionresult.errorcode) AS e{from}"
+    );
+    let cold: Vec<String> = [&code, &url, &whole]
+        .iter()
+        .map(|q| run(q, &["--no-cache"]))
+        .collect();
+    for c in &cold {
+        let n: u64 = c
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(n > 0, "the demo has results with codes and URLs: {c}");
+    }
+    assert_ne!(cold[0], cold[1]);
+    for round in ["cold cache", "warm cache"] {
+        for (q, want) in [&code, &url, &whole].iter().zip(&cold) {
+            assert_eq!(&run(q, &[]), want, "{round}: {q}");
+        }
+    }
+}
