@@ -584,6 +584,16 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// `cplogs --local DIR query SQL --format csv EXTRA…` with `env`: its stdout; it must
+/// succeed.
+fn query_csv(dir: &str, sql: &str, env: &[(&str, &str)], extra: &[&str]) -> String {
+    let mut args = vec!["--local", dir, "query", sql, "--format", "csv"];
+    args.extend_from_slice(extra);
+    let o = cplogs_env(&args, env);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    text(&o.stdout)
+}
+
 #[test]
 fn the_columnar_cache_is_never_stale() {
     let tmp = tempfile::tempdir().unwrap();
@@ -593,18 +603,8 @@ fn the_columnar_cache_is_never_stale() {
     let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
     let data_s = data.to_str().unwrap();
     let count = |extra: &[&str]| {
-        let mut args = vec![
-            "--local",
-            data_s,
-            "query",
-            "SELECT count(DISTINCT eventid) AS n, count(*) AS rows FROM pipeline_execution_state_change",
-            "--format",
-            "csv",
-        ];
-        args.extend_from_slice(extra);
-        let o = cplogs_env(&args, &env);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        text(&o.stdout)
+        let sql = "SELECT count(DISTINCT eventid) AS n, count(*) AS rows FROM pipeline_execution_state_change";
+        query_csv(data_s, sql, &env, extra)
     };
     let cold = count(&[]);
     let entries = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0);
@@ -661,20 +661,7 @@ fn queries_reading_other_fields_of_a_struct_never_share_cache_entries() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
-    let run = |sql: &str, extra: &[&str]| {
-        let mut args = vec![
-            "--local",
-            demo().to_str().unwrap(),
-            "query",
-            sql,
-            "--format",
-            "csv",
-        ];
-        args.extend_from_slice(extra);
-        let o = cplogs_env(&args, &env);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        text(&o.stdout)
-    };
+    let run = |sql: &str, extra: &[&str]| query_csv(demo().to_str().unwrap(), sql, &env, extra);
     // The same column each time: only the fields read differ.
     let from = " FROM action_execution_state_change";
     let code = format!("SELECT count(executionresult.errorcode) AS n{from}");
