@@ -1,6 +1,7 @@
 //! Which fields of each struct column a scan decodes: only those its projection reads
 //! (`executionresult.errorcode` reads one of four), unless it uses the whole struct.
-//! Decoding a struct's unread string fields was a sixth of reading the action table.
+//! Decoding structs' string fields took about a fifth of a cold `approvals` (perf), and
+//! most reports read one or two fields of a struct.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
