@@ -19,6 +19,10 @@ use datafusion::arrow::ipc::writer::FileWriter;
 /// are never read.
 const FORMAT: u32 = 1;
 
+/// The metadata entry each cache file carries its own key in: a file copied or
+/// renamed to another entry's name is not that entry.
+const KEY_METADATA: &str = "cplogs.cache.key";
+
 /// A cache directory and its size bound.
 #[derive(Debug, Clone)]
 pub struct ColumnarCache {
@@ -38,12 +42,18 @@ impl ColumnarCache {
         format!("{}.arrow", crate::hash::hex128(&text))
     }
 
-    /// The batches cached under `key`, if any (a damaged entry is removed and missed).
-    pub fn get(&self, key: &str) -> Option<Vec<RecordBatch>> {
+    /// The batches of `schema` cached under `key`, if any. An entry that is damaged,
+    /// not of `schema`, or not written under `key` (copied from another) is removed
+    /// and missed.
+    pub fn get(&self, key: &str, schema: &Schema) -> Option<Vec<RecordBatch>> {
         let path = self.dir.join(key);
         let file = fs::File::open(&path).ok()?;
         let batches = FileReader::try_new(file, None)
             .ok()
+            .filter(|r| {
+                r.schema().as_ref() == schema
+                    && r.custom_metadata().get(KEY_METADATA).map(String::as_str) == Some(key)
+            })
             .and_then(|r| r.collect::<Result<Vec<_>, _>>().ok());
         match batches {
             Some(b) => {
@@ -70,6 +80,7 @@ impl ColumnarCache {
         let written = (|| -> Option<()> {
             let file = fs::File::create(&tmp).ok()?;
             let mut w = FileWriter::try_new(BufWriter::new(file), schema).ok()?;
+            w.write_metadata(KEY_METADATA, key);
             for b in batches {
                 w.write(b).ok()?;
             }
@@ -146,9 +157,9 @@ mod tests {
         let cache = ColumnarCache::new(dir.path().join("c"), 1 << 30);
         let (schema, b) = batch(1);
         let key = ColumnarCache::key("/d/t/dt=2026-11-01/f.gz", 100, 5, &schema);
-        assert!(cache.get(&key).is_none());
+        assert!(cache.get(&key, &schema).is_none());
         cache.put(&key, &schema, std::slice::from_ref(&b));
-        assert_eq!(cache.get(&key).unwrap(), vec![b]);
+        assert_eq!(cache.get(&key, &schema).unwrap(), vec![b.clone()]);
         // Another size, time, path or schema is another entry.
         for other in [
             ColumnarCache::key("/d/t/dt=2026-11-01/f.gz", 101, 5, &schema),
@@ -157,12 +168,24 @@ mod tests {
             ColumnarCache::key("/d/t/dt=2026-11-01/f.gz", 100, 5, &Schema::empty()),
         ] {
             assert_ne!(other, key);
-            assert!(cache.get(&other).is_none());
+            assert!(cache.get(&other, &schema).is_none());
         }
         // A damaged entry is a miss, and goes.
         fs::write(dir.path().join("c").join(&key), b"ARROW1 broken").unwrap();
-        assert!(cache.get(&key).is_none());
+        assert!(cache.get(&key, &schema).is_none());
         assert!(!dir.path().join("c").join(&key).exists());
+        // An entry copied to another entry's name is not that entry.
+        let other = ColumnarCache::key("/d/t/dt=2026-11-02/g.gz", 100, 5, &schema);
+        cache.put(&key, &schema, std::slice::from_ref(&b));
+        fs::copy(
+            dir.path().join("c").join(&key),
+            dir.path().join("c").join(&other),
+        )
+        .unwrap();
+        assert!(cache.get(&other, &schema).is_none());
+        assert!(!dir.path().join("c").join(&other).exists());
+        // An entry of other columns than asked for is missed too.
+        assert!(cache.get(&key, &Schema::empty()).is_none());
     }
 
     #[test]

@@ -326,7 +326,7 @@ impl FileOpener for LenientOpener {
                 futures::stream::iter(named).boxed()
             };
             if let (Some(c), Some(k)) = (&cache, &key)
-                && let Some(batches) = c.get(k)
+                && let Some(batches) = c.get(k, &keys)
             {
                 return Ok(named(batches));
             }
