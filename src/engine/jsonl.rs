@@ -11,6 +11,9 @@
 //!   an object where a string is) is NULL;
 //! - unknown keys are ignored, missing keys are NULL.
 //!
+//! The files the transform writes (strict JSON, one object a line) are decoded by
+//! the fast path in [`super::strict_lines`]; whatever it declines, by arrow-json here.
+//!
 //! File level: a file that is not gzip, is truncated or corrupt, or has no line that
 //! is a JSON object is a [`BadFile`]: the query fails naming it, or, when the engine
 //! skips bad files, the file reads as empty and is listed in [`BadFiles`].
@@ -50,6 +53,7 @@ use futures::StreamExt;
 use super::arrow::json_schema;
 use super::cache::ColumnarCache;
 use super::fields;
+use super::strict_lines::LineDecoder;
 use crate::core::schema::{Table, sql_name};
 
 /// A data file that cannot be read at all.
@@ -436,9 +440,13 @@ pub fn read_file(
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
-    // Nearly every file is clean JSON lines: gunzip it in slices straight into the
-    // decoder, so the text is never held whole. Only a file with a line that is not a
+    // Nearly every file is strict JSON lines, as the transform writes them: the fast
+    // decoder reads those. What it declines goes to arrow-json's decoder, gunzipped in
+    // slices so the text is never held whole. Only a file with a line that is not a
     // JSON object is read again, whole, line by line.
+    if let Some(batches) = decode_strict(bytes, schema, batch_size)? {
+        return Ok(batches);
+    }
     match decode_stream(bytes, schema, batch_size)? {
         Some(batches) => Ok(batches),
         None => read_lenient(&gunzip(bytes)?, schema, batch_size),
@@ -459,6 +467,49 @@ fn gzip_error(e: &std::io::Error) -> String {
     } else {
         format!("corrupt gzip ({e})")
     }
+}
+
+/// Gunzips `bytes` slice by slice into the fast decoder ([`LineDecoder`]), whole
+/// lines at a time. `Ok(None)` when it declines the text; a gzip fault is an error.
+fn decode_strict(
+    bytes: &[u8],
+    schema: &SchemaRef,
+    batch_size: usize,
+) -> Result<Option<Vec<RecordBatch>>, String> {
+    let Some(mut decoder) = LineDecoder::new(schema, batch_size) else {
+        return Ok(None);
+    };
+    let mut gz = flate2::bufread::MultiGzDecoder::new(bytes);
+    let mut buf = vec![0u8; 1 << 20];
+    // buf[..filled] holds the start of a line that has not ended yet.
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            // One line longer than the buffer.
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match gz.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(gzip_error(&e)),
+        };
+        let end = filled + n;
+        if let Some(at) = memchr::memrchr(b'\n', &buf[filled..end]) {
+            let cut = filled + at + 1;
+            if decoder.decode(&buf[..cut]).is_err() {
+                return Ok(None);
+            }
+            buf.copy_within(cut..end, 0);
+            filled = end - cut;
+        } else {
+            filled = end;
+        }
+    }
+    if decoder.decode(&buf[..filled]).is_err() {
+        return Ok(None);
+    }
+    Ok(decoder.finish().ok())
 }
 
 /// Gunzips `bytes` slice by slice into Arrow's JSON decoder. `Ok(None)` when the text
@@ -574,7 +625,11 @@ fn json_decoder(
 }
 
 /// Decodes clean JSON lines with [`json_decoder`].
-fn decode(text: &[u8], schema: &SchemaRef, batch_size: usize) -> Result<Vec<RecordBatch>, String> {
+pub(super) fn decode(
+    text: &[u8],
+    schema: &SchemaRef,
+    batch_size: usize,
+) -> Result<Vec<RecordBatch>, String> {
     let err = |e: ArrowError| e.to_string();
     let mut decoder = json_decoder(schema, batch_size).map_err(err)?;
     let mut batches = Vec::new();
@@ -754,6 +809,19 @@ mod tests {
         let schema = json_schema(Table::Pipeline);
         let err = read_file(&whole[..whole.len() - 100], &schema, 1024).unwrap_err();
         assert!(err.starts_with("truncated gzip"), "{err}");
+    }
+
+    #[test]
+    fn a_line_longer_than_a_slice_reads_whole() {
+        // 3 MiB in one value: the fast path's buffer grows to hold the whole line.
+        let long = "y".repeat(3 << 20);
+        let text = format!(
+            "{{\"pipeline\":\"a\"}}\n{{\"pipeline\":\"{long}\"}}\n{{\"pipeline\":\"c\"}}\n"
+        );
+        let names = texts(&rows(&text, Table::Pipeline), "pipeline");
+        assert_eq!(names, [Some("a".into()), Some(long), Some("c".into())]);
+        let batches = decode_strict(&gz(&text), &json_schema(Table::Pipeline), 1024).unwrap();
+        assert!(batches.is_some(), "strict JSON lines take the fast path");
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub mod local;
 #[cfg(feature = "local")]
 pub mod memory;
 pub mod readonly;
+#[cfg(feature = "local")]
+mod strict_lines;
 
 use crate::rows::ResultSet;
 
