@@ -17,7 +17,8 @@
 //!
 //! Declined (and so read by the general reader, which knows the answer):
 //! - text that is not UTF-8, or a top-level value that is not an object;
-//! - an object spread over several lines;
+//! - an object cut by the end of the text given to [`LineDecoder::decode`] (the
+//!   reader gives it whole lines, so only an object spread over lines can be);
 //! - JSON that is not strict (arrow-json also takes missing or extra commas and
 //!   loose numbers such as `1-2`);
 //! - a key written with an escape, or a key twice in one object (last one wins
@@ -79,6 +80,7 @@ impl LineDecoder {
     }
 
     /// Decodes `text`: whole lines (it ends with a line break, or the file does).
+    /// After [`Declined`] the decoder holds part of a row: drop it.
     pub fn decode(&mut self, text: &[u8]) -> Step {
         if std::str::from_utf8(text).is_err() {
             return Err(Declined);
