@@ -32,6 +32,8 @@ pub mod output;
 pub mod reports;
 #[cfg(any(feature = "local", feature = "athena"))]
 pub mod rows;
+#[cfg(test)]
+mod test_rng;
 
 pub use core::layout::Dt;
 pub use core::schema::Table;

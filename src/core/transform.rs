@@ -110,6 +110,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::test_rng::Rng;
 
     /// The transform as it was written with serde alone: the definition the fast path
     /// must match.
@@ -129,24 +130,6 @@ mod tests {
         assert_eq!(out[start..], public[..]);
         out.push(b'\n');
         Ok(Routed { table, dt })
-    }
-
-    /// A small deterministic generator (xorshift), so failures reproduce.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-            &items[self.below(items.len())]
-        }
     }
 
     fn fixtures() -> Vec<String> {

@@ -625,6 +625,7 @@ mod tests {
     use crate::core::schema::Table;
     use crate::engine::arrow::json_schema;
     use crate::engine::jsonl::decode;
+    use crate::test_rng::Rng;
 
     fn strict(text: &str, schema: &SchemaRef, batch_size: usize) -> Step<RecordBatch> {
         let mut d = LineDecoder::new(schema, batch_size).ok_or(Declined)?;
@@ -747,27 +748,6 @@ mod tests {
         assert_eq!(d.decode(&not_utf8), Err(Declined));
     }
 
-    /// A small xorshift: the same cases on every run.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-            xs[self.below(xs.len())]
-        }
-        fn one_in(&mut self, n: usize) -> bool {
-            self.below(n) == 0
-        }
-    }
-
     const KEYS: &[&str] = &[
         "pipeline",
         "state",
@@ -787,12 +767,8 @@ mod tests {
 
     /// One of `good`, or now and then one of `bad`.
     fn either(r: &mut Rng, good: &[&str], bad: &[&str]) -> String {
-        if r.one_in(25) {
-            r.pick(bad)
-        } else {
-            r.pick(good)
-        }
-        .to_owned()
+        let from = if r.one_in(25) { bad } else { good };
+        (*r.pick(from)).to_owned()
     }
 
     fn string(r: &mut Rng) -> String {
@@ -867,7 +843,7 @@ mod tests {
         let n = r.below(6);
         let fields: Vec<String> = (0..n)
             .map(|_| {
-                let key = r.pick(KEYS);
+                let key = *r.pick(KEYS);
                 format!("{}\"{key}\"{}:{}{}", ws(r), ws(r), ws(r), value(r, depth))
             })
             .collect();
