@@ -423,7 +423,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
     // JSON lines compress about 8:1; the guess is capped so a large file grows the
     // buffer as it goes instead of reserving it all at once.
     let mut out = Vec::with_capacity(bytes.len().saturating_mul(8).min(64 << 20));
-    flate2::bufread::MultiGzDecoder::new(bytes)
+    Gunzip::new(bytes)
         .read_to_end(&mut out)
         .map_err(|e| gzip_error(&e))?;
     Ok(out)
@@ -469,6 +469,20 @@ fn gzip_error(e: &std::io::Error) -> String {
     }
 }
 
+/// A file's gzip stream. Several members in one file are one stream, as Hadoop's
+/// codec reads them; the file is in memory, so inflate reads it directly (bufread).
+type Gunzip<'a> = flate2::bufread::MultiGzDecoder<&'a [u8]>;
+
+/// Inflates the next slice of `gz` into `buf`: how much was written, 0 at the end.
+fn inflate_slice(gz: &mut Gunzip<'_>, buf: &mut [u8]) -> Result<usize, String> {
+    loop {
+        match gz.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => return read.map_err(|e| gzip_error(&e)),
+        }
+    }
+}
+
 /// Gunzips `bytes` slice by slice into the fast decoder ([`LineDecoder`]), whole
 /// lines at a time. `Ok(None)` when it declines the text; a gzip fault is an error.
 fn decode_strict(
@@ -479,7 +493,7 @@ fn decode_strict(
     let Some(mut decoder) = LineDecoder::new(schema, batch_size) else {
         return Ok(None);
     };
-    let mut gz = flate2::bufread::MultiGzDecoder::new(bytes);
+    let mut gz = Gunzip::new(bytes);
     let mut buf = vec![0u8; 1 << 20];
     // buf[..filled] holds the start of a line that has not ended yet.
     let mut filled = 0;
@@ -488,12 +502,10 @@ fn decode_strict(
             // One line longer than the buffer.
             buf.resize(buf.len() * 2, 0);
         }
-        let n = match gz.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(gzip_error(&e)),
-        };
+        let n = inflate_slice(&mut gz, &mut buf[filled..])?;
+        if n == 0 {
+            break;
+        }
         let end = filled + n;
         if let Some(at) = memchr::memrchr(b'\n', &buf[filled..end]) {
             let cut = filled + at + 1;
@@ -522,19 +534,15 @@ fn decode_stream(
     let Ok(mut decoder) = json_decoder(schema, batch_size) else {
         return Ok(None);
     };
-    // Several gzip members in one file are one stream, as Hadoop's codec reads them.
-    // The file is in memory: inflate reads it directly (bufread), into slices of 1 MiB.
-    let mut gz = flate2::bufread::MultiGzDecoder::new(bytes);
+    let mut gz = Gunzip::new(bytes);
     let mut buf = vec![0u8; 1 << 20];
     let mut batches = Vec::new();
     let mut clean = true;
     loop {
-        let n = match gz.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(gzip_error(&e)),
-        };
+        let n = inflate_slice(&mut gz, &mut buf)?;
+        if n == 0 {
+            break;
+        }
         if !clean {
             // Keep reading to the end: a gzip fault still makes the file unreadable.
             continue;
