@@ -88,10 +88,24 @@ pub fn stats_line(run: &Run<'_>, outputs: &[&QueryOutput]) {
             0 => String::new(),
             n => format!(", {n} unreadable file(s) skipped"),
         };
+        let cached = outputs.iter().filter(|o| o.stats.from_cache).count();
+        let source = if cached > 0 && cached == outputs.len() {
+            format!(
+                "answered from the cache: {files} file(s), {}, unchanged",
+                human_bytes(bytes)
+            )
+        } else if cached > 0 {
+            format!(
+                "{} read from {files} file(s), {cached} of {} answer(s) from the cache",
+                human_bytes(bytes),
+                outputs.len()
+            )
+        } else {
+            format!("{} read from {files} file(s)", human_bytes(bytes))
+        };
         note!(
-            "{rows} row(s) in {:.2}s, {} read from {files} file(s){skipped} ({engine} engine)",
+            "{rows} row(s) in {:.2}s, {source}{skipped} ({engine} engine)",
             elapsed.as_secs_f64(),
-            human_bytes(bytes),
         );
     }
 }
@@ -140,6 +154,8 @@ pub fn metadata(
     if engine == "local" {
         let names: Vec<String> = skipped_files(outputs).into_iter().map(|(f, _)| f).collect();
         m["stats"]["skipped_files"] = json!(names);
+        m["stats"]["answers_from_cache"] =
+            json!(outputs.iter().filter(|o| o.stats.from_cache).count());
     }
     if engine == "athena" {
         let bytes = outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>();

@@ -40,8 +40,9 @@ pub struct RunArgs {
     /// truncated, not JSON lines), with a warning for each, instead of failing.
     #[arg(long)]
     pub skip_bad_files: bool,
-    /// Local engine: read every file again instead of reusing what an earlier run
-    /// decoded (the cache under the user's cache directory, CPLOGS_CACHE_DIR).
+    /// Local engine: read every file and compute every answer again instead of
+    /// reusing what an earlier run decoded or answered over the same, unchanged files
+    /// (the cache under the user's cache directory, CPLOGS_CACHE_DIR).
     #[arg(long)]
     pub no_cache: bool,
     /// Athena: reuse the results of an identical query up to this old (60m; at most

@@ -357,6 +357,7 @@ impl AthenaEngine {
                 files: Vec::new(),
                 query_id: Some(id),
                 skipped_files: Vec::new(),
+                from_cache: false,
             },
         })
     }

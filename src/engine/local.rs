@@ -14,7 +14,7 @@
 //!
 //! One cohesive thing (over 400 lines): the engine's setup, file listing, views and execution belong together.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::MemoryConsumer;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::object_store::ObjectMeta;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::{SessionConfig, SessionContext, col};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -51,6 +52,7 @@ use super::cache::ColumnarCache;
 use super::functions::{self, TRY_FROM_ISO8601_TIMESTAMP, format_iso8601};
 use super::jsonl::{BadFile, BadFiles, LenientJsonFormat, display_path};
 use super::memory::{Size, default_memory_limit};
+use super::result_cache;
 use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats};
 use crate::core::schema::{PARTITION_KEY, Table};
 use crate::engine::arrow::{file_schema, partition_field};
@@ -83,6 +85,8 @@ pub struct LocalEngine {
     bad_files: Arc<BadFiles>,
     memory_limit: u64,
     timeout: Option<Duration>,
+    /// Where decoded files and answers are kept ([`LocalOptions::cache`]).
+    cache: Option<Arc<ColumnarCache>>,
 }
 
 impl std::fmt::Debug for LocalEngine {
@@ -194,6 +198,7 @@ impl LocalEngine {
             bad_files,
             memory_limit,
             timeout: options.timeout,
+            cache,
         })
     }
 
@@ -242,10 +247,35 @@ impl LocalEngine {
             plan.with_param_values(ParamValues::from(values))
                 .map_err(invalid)?
         };
+        let deterministic = self.cache.is_some() && result_cache::deterministic(&plan);
         let frame = self.ctx.execute_logical_plan(plan).await.map_err(invalid)?;
         let schema = frame.schema().as_arrow().clone();
         let physical = frame.create_physical_plan().await.map_err(execution)?;
-        let (bytes_scanned, files) = files_scanned(&physical);
+        let scanned = files_scanned(&physical);
+        let bytes_scanned = scanned.iter().map(|f| f.size).sum();
+        let files: Vec<String> = scanned.iter().map(|f| display_path(&f.location)).collect();
+        let answer = self
+            .cache
+            .as_ref()
+            .filter(|_| deterministic)
+            .and_then(|c| Some((c, result_cache::key(query, &scanned)?)));
+        let stats = |skipped_files, from_cache| QueryStats {
+            bytes_scanned,
+            elapsed: started.elapsed(),
+            files: files.clone(),
+            query_id: None,
+            skipped_files,
+            from_cache,
+        };
+        if let Some((cache, key)) = &answer
+            && let Some(batches) = cache.get(key, &physical.schema())
+        {
+            return Ok(QueryOutput {
+                result: to_result(&schema, &batches)?,
+                stats: stats(Vec::new(), true),
+            });
+        }
+        let answer_schema = physical.schema();
         // The rows are held until the query ends, so they count against the memory
         // limit too (twice their Arrow size: they are copied into result values).
         let held = MemoryConsumer::new("cplogs query result")
@@ -260,25 +290,25 @@ impl LocalEngine {
         }
         drop(stream);
         let result = to_result(&schema, &batches)?;
-        let skipped_files = self
+        let skipped_files: Vec<(String, String)> = self
             .bad_files
             .among(&files)
             .into_iter()
             .map(|b| (b.file, b.reason))
             .collect();
+        // An answer that stepped over a file is not the files' answer: not kept.
+        if let Some((cache, key)) = &answer
+            && skipped_files.is_empty()
+            && held.size() / 2 <= result_cache::MAX_RESULT_BYTES
+        {
+            cache.put(key, &answer_schema, &batches);
+        }
         Ok(QueryOutput {
             result,
-            stats: QueryStats {
-                bytes_scanned,
-                elapsed: started.elapsed(),
-                files,
-                query_id: None,
-                skipped_files,
-            },
+            stats: stats(skipped_files, false),
         })
     }
 }
-
 async fn raw_table(
     ctx: &SessionContext,
     root: &Path,
@@ -432,24 +462,24 @@ fn execution_error(e: DataFusionError, limit: u64) -> EngineError {
     EngineError::Execution(text)
 }
 
-fn files_scanned(plan: &Arc<dyn ExecutionPlan>) -> (u64, Vec<String>) {
-    let mut bytes = 0;
-    let mut files = BTreeSet::new();
+/// The files `plan` reads, each once, in path order.
+fn files_scanned(plan: &Arc<dyn ExecutionPlan>) -> Vec<ObjectMeta> {
+    let mut files = BTreeMap::new();
     let _ = plan.apply(|node| {
         if let Some(exec) = node.downcast_ref::<DataSourceExec>()
             && let Some(scan) = exec.data_source().downcast_ref::<FileScanConfig>()
         {
             for group in &scan.file_groups {
                 for f in group.iter() {
-                    if files.insert(display_path(&f.object_meta.location)) {
-                        bytes += f.object_meta.size;
-                    }
+                    files
+                        .entry(f.object_meta.location.clone())
+                        .or_insert_with(|| f.object_meta.clone());
                 }
             }
         }
         Ok(TreeNodeRecursion::Continue)
     });
-    (bytes, files.into_iter().collect())
+    files.into_values().collect()
 }
 
 fn kind_of(t: &DataType) -> Kind {

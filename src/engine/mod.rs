@@ -24,6 +24,8 @@ pub mod local;
 pub mod memory;
 pub mod readonly;
 #[cfg(feature = "local")]
+mod result_cache;
+#[cfg(feature = "local")]
 mod strict_lines;
 
 use crate::rows::ResultSet;
@@ -71,6 +73,9 @@ pub struct QueryStats {
     /// Data files that could not be read and were stepped over (the local engine
     /// with `skip_bad_files`): `(file, reason)`.
     pub skipped_files: Vec<(String, String)>,
+    /// Answered from the local engine's cache of earlier answers: the same statement
+    /// and parameters over the same, unchanged files (`files`), none of them read.
+    pub from_cache: bool,
 }
 
 /// A finished query.

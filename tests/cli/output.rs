@@ -60,7 +60,8 @@ fn on_a_terminal(cols: u16, args: &[&str]) -> String {
     let bin = env!("CARGO_BIN_EXE_cplogs");
     let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     let inner = format!(
-        "stty cols {cols} rows 200; XDG_CONFIG_HOME=/nonexistent '{bin}' {} 2>/dev/null",
+        "stty cols {cols} rows 200; XDG_CONFIG_HOME=/nonexistent XDG_CACHE_HOME=/dev/null/c \
+         '{bin}' {} 2>/dev/null",
         quoted.join(" ")
     );
     let o = Command::new("script")

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::cli::{BIN, cplogs, cplogs_env, demo as run_demo};
+use crate::common::cli::{BIN, cplogs, cplogs_env, demo as run_demo, hermetic};
 use crate::common::events::envelope;
 use crate::common::text;
 
@@ -546,11 +546,8 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     ];
     for args in &commands {
         for round in 0..10 {
-            let mut cmd = Command::new(BIN);
-            cmd.args(args)
-                .env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped());
+            let mut cmd = hermetic();
+            cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
             let mut child = cmd.spawn().unwrap();
             let mut stdout = child.stdout.take().unwrap();
             let mut first = [0u8; 64];
@@ -652,6 +649,102 @@ fn the_columnar_cache_is_never_stale() {
     );
     assert!(o.status.success());
     assert!(!empty.exists());
+}
+
+/// `cplogs --local DIR ARGS --format json` with `env`: the document; it must succeed.
+fn json_env(dir: &str, args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
+    let mut all = vec!["--local", dir];
+    all.extend_from_slice(args);
+    all.extend(["--format", "json"]);
+    let o = cplogs_env(&all, env);
+    assert!(o.status.success(), "{all:?}: {}", text(&o.stderr));
+    (serde_json::from_slice(&o.stdout).unwrap(), text(&o.stderr))
+}
+
+#[test]
+fn a_repeated_report_is_answered_from_the_cache_and_never_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    copy_tree(demo(), &data);
+    let data_s = data.to_str().unwrap();
+    let cache = tmp.path().join("cache");
+    let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
+    let mut args = vec!["report", "failures"];
+    args.extend(WINDOW);
+    let run = |extra: &[&str]| {
+        let mut a = args.clone();
+        a.extend_from_slice(extra);
+        let (doc, err) = json_env(data_s, &a, &env);
+        let cached = doc["stats"]["answers_from_cache"].as_u64().unwrap();
+        (doc["results"].clone(), cached, err)
+    };
+    let (first, cached, _) = run(&[]);
+    assert_eq!(cached, 0, "nothing is cached yet");
+    let (again, cached, err) = run(&[]);
+    assert_eq!(again, first);
+    assert_eq!(cached, 2, "both statements answered from the cache");
+    assert!(err.contains("answered from the cache"), "{err}");
+    // --no-cache computes it again, to the same answer.
+    let (fresh, cached, err) = run(&["--no-cache"]);
+    assert_eq!((fresh, cached), (first.clone(), 0));
+    assert!(err.contains("read from"), "{err}");
+    // Another window is another question.
+    let (_, cached, _) = run(&["--pipeline", "auth-api"]);
+    assert_eq!(cached, 0);
+
+    // A file of the pipeline table in the window removed, then put back, then
+    // rewritten with other data: each time the first statement (over that table) is
+    // computed again, to the files' answer; the second reads only the action table,
+    // whose files did not change, and stays answered from the cache.
+    let folder = data.join("pipeline_execution_state_change/dt=2026-11-15");
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let moved = tmp.path().join("moved.gz");
+    std::fs::rename(&files[0], &moved).unwrap();
+    let (removed, _, _) = run(&["--no-cache"]);
+    assert_ne!(removed, first, "the removal changed the answer");
+    let (cached_removed, cached, _) = run(&[]);
+    assert_eq!((cached_removed, cached), (removed.clone(), 1));
+    // Back in place, with a new modification time but the same bytes: the key
+    // changed, the answer did not.
+    std::fs::copy(&moved, &files[0]).unwrap();
+    let (restored, cached, _) = run(&[]);
+    assert_eq!((restored, cached), (first.clone(), 1));
+    let other = std::fs::read_dir(data.join("pipeline_execution_state_change/dt=2026-11-19"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&other, &files[0]).unwrap();
+    let (rewritten, _, _) = run(&["--no-cache"]);
+    assert_ne!(rewritten, first, "the rewrite changed the answer");
+    let (cached_rewritten, cached, _) = run(&[]);
+    assert_eq!((cached_rewritten, cached), (rewritten.clone(), 1));
+    let (_, cached, _) = run(&[]);
+    assert_eq!(cached, 2, "unchanged since: from the cache again");
+
+    // A statement that asks for the time is computed every time.
+    let sql = "SELECT count(*) AS n, max(now()) AS at FROM pipeline_execution_state_change";
+    for _ in 0..2 {
+        let (doc, _) = json_env(data_s, &["query", sql], &env);
+        assert_eq!(doc["stats"]["answers_from_cache"], 0);
+    }
+    // So is a statement that stepped over an unreadable file (in the pipeline table:
+    // the statement over the action table is still answered from the cache), and the
+    // file is named every time.
+    std::fs::write(folder.join("broken.gz"), b"not gzip").unwrap();
+    for _ in 0..2 {
+        let (_, cached, err) = run(&["--skip-bad-files"]);
+        assert_eq!(cached, 1);
+        assert!(
+            err.contains("warning: skipped") && err.contains("broken.gz"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

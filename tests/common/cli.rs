@@ -9,10 +9,14 @@ use super::text;
 pub const BIN: &str = env!("CARGO_BIN_EXE_cplogs");
 
 /// A `cplogs` command that sees no cplogs or AWS settings from this machine: no
-/// `CPLOGS_*` or `AWS_*` variables, no config file, no home directory.
+/// `CPLOGS_*` or `AWS_*` variables, no config file, no home directory, and no cache
+/// (a test that wants one sets CPLOGS_CACHE_DIR). The cache would lie under
+/// /dev/null, where even root cannot create it: under the missing home, tests run
+/// as root created it and shared it between tests and runs.
 pub fn hermetic() -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/cplogs-test-config")
+        .env("XDG_CACHE_HOME", "/dev/null/cplogs-test-cache")
         .env("HOME", "/nonexistent/cplogs-test-home")
         // Tables are fitted to COLUMNS off a terminal: the tests say when they want it.
         .env_remove("COLUMNS");

@@ -1,0 +1,176 @@
+//! The local engine's answer cache: a statement's result kept beside the columnar
+//! cache (same directory, same size bound), keyed by everything the answer depends on
+//! (the statement, its parameters, the binary that computed it, and the path, size
+//! and modification time of every file the plan reads), so a report run again over
+//! unchanged files is answered without reading them.
+//!
+//! Only a statement whose answer is a function of those inputs is kept: no `now()`,
+//! `random()` or other function that is not immutable, no EXPLAIN (its text has
+//! timings), no result of a run that stepped over unreadable files, and no large
+//! result. A new, removed or rewritten file in the window is another key.
+
+use std::sync::OnceLock;
+
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
+use datafusion::object_store::ObjectMeta;
+
+use super::Query;
+use super::cache::FORMAT;
+
+/// The largest result kept, in Arrow bytes: reports answer in kilobytes; a `query`
+/// that returns millions of rows is not worth writing out again.
+pub const MAX_RESULT_BYTES: usize = 16 << 20;
+
+/// The entry name of `query`'s answer over `files` (for a statement found
+/// [`deterministic`]), or `None` when it reads no file or the binary is unknown.
+pub fn key(query: &Query, files: &[ObjectMeta]) -> Option<String> {
+    if files.is_empty() {
+        return None;
+    }
+    let exe = binary_identity()?;
+    // Lengths before texts: no two different inputs write the same key text.
+    let mut text = format!(
+        "{FORMAT}\u{0}result\u{0}{exe}\u{0}{}:{}",
+        query.sql.len(),
+        query.sql
+    );
+    for p in &query.params {
+        text.push_str(&format!("\u{0}{}:{p}", p.len()));
+    }
+    for f in files {
+        let path = f.location.as_ref();
+        let modified = f.last_modified.timestamp_nanos_opt().unwrap_or_default();
+        text.push_str(&format!(
+            "\u{0}{}:{path}\u{0}{}\u{0}{modified}",
+            path.len(),
+            f.size
+        ));
+    }
+    Some(format!("result-{}.arrow", crate::hash::hex128(&text)))
+}
+
+/// Whether `plan` gives the same rows for the same files every time it runs: no
+/// EXPLAIN, and only immutable functions (`now()` is stable, `random()` volatile),
+/// in subqueries too.
+pub fn deterministic(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        if matches!(node, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+            found = true;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        node.apply_expressions(|e| {
+            e.apply(|e| {
+                if let Expr::ScalarFunction(f) = e
+                    && f.func.signature().volatility != Volatility::Immutable
+                {
+                    found = true;
+                    return Ok(TreeNodeRecursion::Stop);
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    !found
+}
+
+/// The running binary's size and modification time: a rebuilt cplogs may answer
+/// differently, so its answers are other entries. `None` (no answer cache) when the
+/// binary cannot be found.
+fn binary_identity() -> Option<&'static str> {
+    static IDENTITY: OnceLock<Option<String>> = OnceLock::new();
+    IDENTITY
+        .get_or_init(|| {
+            let meta = std::env::current_exe().and_then(std::fs::metadata).ok()?;
+            let modified = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some(format!("{}:{}", meta.len(), modified.as_nanos()))
+        })
+        .as_deref()
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::SessionContext;
+
+    use super::*;
+
+    async fn plan(sql: &str) -> LogicalPlan {
+        let ctx = SessionContext::new();
+        ctx.sql("CREATE TABLE t (a INT, b VARCHAR)").await.unwrap();
+        ctx.state().create_logical_plan(sql).await.unwrap()
+    }
+
+    fn file(path: &str, size: u64, modified_s: i64) -> ObjectMeta {
+        ObjectMeta {
+            location: path.into(),
+            last_modified: chrono::DateTime::from_timestamp(modified_s, 0).unwrap(),
+            size,
+            e_tag: None,
+            version: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_immutable_statements_are_kept() {
+        for sql in [
+            "SELECT a, count(*) FROM t WHERE b = 'x' GROUP BY a ORDER BY a",
+            "SELECT upper(b), a + 1 FROM t WHERE a IN (SELECT a FROM t WHERE b LIKE 'y%')",
+        ] {
+            assert!(deterministic(&plan(sql).await), "{sql}");
+        }
+        for sql in [
+            "SELECT now(), a FROM t",
+            "SELECT a FROM t WHERE random() < 0.5",
+            "SELECT a FROM t WHERE a IN (SELECT a FROM t WHERE b < CAST(current_date AS VARCHAR))",
+            "SELECT a FROM t WHERE EXISTS (SELECT 1 FROM t WHERE b = uuid())",
+            "EXPLAIN SELECT a FROM t",
+            "EXPLAIN ANALYZE SELECT a FROM t",
+        ] {
+            assert!(!deterministic(&plan(sql).await), "{sql}");
+        }
+    }
+
+    #[test]
+    fn every_input_is_part_of_the_key() {
+        let q = |sql: &str, params: &[&str]| Query {
+            sql: sql.into(),
+            params: params.iter().map(|s| s.to_string()).collect(),
+        };
+        let files = [
+            file("d/dt=2026-11-01/a.gz", 10, 5),
+            file("d/dt=2026-11-02/b.gz", 20, 6),
+        ];
+        let base = key(&q("S", &["x", "y"]), &files).unwrap();
+        assert_eq!(key(&q("S", &["x", "y"]), &files).unwrap(), base);
+        let others = [
+            key(&q("S2", &["x", "y"]), &files),
+            key(&q("S", &["x", "z"]), &files),
+            // Parameters split differently are other parameters.
+            key(&q("S", &["xy", ""]), &files),
+            key(&q("S", &["x"]), &files),
+            key(&q("S", &["x", "y"]), &files[..1]),
+            key(
+                &q("S", &["x", "y"]),
+                &[files[0].clone(), file("d/dt=2026-11-02/b.gz", 21, 6)],
+            ),
+            key(
+                &q("S", &["x", "y"]),
+                &[files[0].clone(), file("d/dt=2026-11-02/b.gz", 20, 7)],
+            ),
+            key(
+                &q("S", &["x", "y"]),
+                &[files[0].clone(), file("d/dt=2026-11-02/c.gz", 20, 6)],
+            ),
+        ];
+        for (i, other) in others.into_iter().enumerate() {
+            assert_ne!(other.unwrap(), base, "variant {i}");
+        }
+        // No file read: nothing worth keeping.
+        assert!(key(&q("S", &["x", "y"]), &[]).is_none());
+    }
+}
