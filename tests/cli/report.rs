@@ -2,12 +2,12 @@
 //! local engine: formats, stats on stderr, exit codes, engine selection, bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::cli::{BIN, cplogs, cplogs_env, demo as run_demo, hermetic};
+use crate::common::cli::{cplogs, cplogs_env, demo as run_demo, hermetic};
 use crate::common::events::envelope;
 use crate::common::text;
 
