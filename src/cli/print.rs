@@ -64,6 +64,11 @@ fn skipped_files(outputs: &[&QueryOutput]) -> Vec<(String, String)> {
     seen.into_iter().collect()
 }
 
+/// How many of the statements the local engine answered from its cache.
+fn answers_from_cache(outputs: &[&QueryOutput]) -> usize {
+    outputs.iter().filter(|o| o.stats.from_cache).count()
+}
+
 /// The statistics line on stderr, after a warning per skipped file.
 pub fn stats_line(run: &Run<'_>, outputs: &[&QueryOutput]) {
     let engine = run.engine;
@@ -88,7 +93,7 @@ pub fn stats_line(run: &Run<'_>, outputs: &[&QueryOutput]) {
             0 => String::new(),
             n => format!(", {n} unreadable file(s) skipped"),
         };
-        let cached = outputs.iter().filter(|o| o.stats.from_cache).count();
+        let cached = answers_from_cache(outputs);
         let source = if cached > 0 && cached == outputs.len() {
             format!(
                 "answered from the cache: {files} file(s), {}, unchanged",
@@ -154,8 +159,7 @@ pub fn metadata(
     if engine == "local" {
         let names: Vec<String> = skipped_files(outputs).into_iter().map(|(f, _)| f).collect();
         m["stats"]["skipped_files"] = json!(names);
-        m["stats"]["answers_from_cache"] =
-            json!(outputs.iter().filter(|o| o.stats.from_cache).count());
+        m["stats"]["answers_from_cache"] = json!(answers_from_cache(outputs));
     }
     if engine == "athena" {
         let bytes = outputs.iter().map(|o| o.stats.bytes_scanned).sum::<u64>();

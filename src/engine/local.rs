@@ -247,18 +247,18 @@ impl LocalEngine {
             plan.with_param_values(ParamValues::from(values))
                 .map_err(invalid)?
         };
-        let deterministic = self.cache.is_some() && result_cache::deterministic(&plan);
+        // Answers are kept only where a cache is, and only for immutable statements.
+        let keep = self
+            .cache
+            .as_ref()
+            .filter(|_| result_cache::deterministic(&plan));
         let frame = self.ctx.execute_logical_plan(plan).await.map_err(invalid)?;
         let schema = frame.schema().as_arrow().clone();
         let physical = frame.create_physical_plan().await.map_err(execution)?;
         let scanned = files_scanned(&physical);
         let bytes_scanned = scanned.iter().map(|f| f.size).sum();
         let files: Vec<String> = scanned.iter().map(|f| display_path(&f.location)).collect();
-        let answer = self
-            .cache
-            .as_ref()
-            .filter(|_| deterministic)
-            .and_then(|c| Some((c, result_cache::key(query, &scanned)?)));
+        let answer = keep.and_then(|c| Some((c, result_cache::key(query, &scanned)?)));
         let stats = |skipped_files, from_cache| QueryStats {
             bytes_scanned,
             elapsed: started.elapsed(),
@@ -267,15 +267,15 @@ impl LocalEngine {
             skipped_files,
             from_cache,
         };
+        let answer_schema = physical.schema();
         if let Some((cache, key)) = &answer
-            && let Some(batches) = cache.get(key, &physical.schema())
+            && let Some(batches) = cache.get(key, &answer_schema)
         {
             return Ok(QueryOutput {
                 result: to_result(&schema, &batches)?,
                 stats: stats(Vec::new(), true),
             });
         }
-        let answer_schema = physical.schema();
         // The rows are held until the query ends, so they count against the memory
         // limit too (twice their Arrow size: they are copied into result values).
         let held = MemoryConsumer::new("cplogs query result")
@@ -309,6 +309,7 @@ impl LocalEngine {
         })
     }
 }
+
 async fn raw_table(
     ctx: &SessionContext,
     root: &Path,
