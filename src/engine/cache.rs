@@ -6,12 +6,13 @@
 //! is bounded in size (oldest used entries go first).
 
 use std::fs;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 
@@ -23,17 +24,31 @@ pub(super) const FORMAT: u32 = 1;
 /// renamed to another entry's name is not that entry.
 const KEY_METADATA: &str = "cplogs.cache.key";
 
-/// A cache directory and its size bound.
-#[derive(Debug, Clone)]
+/// A cache directory and its size bound. Trimmed to the bound when dropped, if this
+/// process wrote to it: a run that only reads does not walk the whole directory.
+#[derive(Debug)]
 pub struct ColumnarCache {
     dir: PathBuf,
     limit: u64,
+    wrote: AtomicBool,
+}
+
+impl Drop for ColumnarCache {
+    fn drop(&mut self) {
+        if self.wrote.load(Ordering::Relaxed) {
+            self.evict();
+        }
+    }
 }
 
 impl ColumnarCache {
     /// The cache under `dir` (created when first written), at most `limit` bytes.
     pub fn new(dir: PathBuf, limit: u64) -> Self {
-        ColumnarCache { dir, limit }
+        ColumnarCache {
+            dir,
+            limit,
+            wrote: AtomicBool::new(false),
+        }
     }
 
     /// The entry name of a file as it is now (`size`, `modified`) decoded to `schema`.
@@ -46,49 +61,85 @@ impl ColumnarCache {
     /// not of `schema`, or not written under `key` (copied from another) is removed
     /// and missed.
     pub fn get(&self, key: &str, schema: &Schema) -> Option<Vec<RecordBatch>> {
+        self.read(key, Some(schema)).map(|(_, batches)| batches)
+    }
+
+    /// The batches cached under `key` and their schema, whatever it is.
+    pub fn get_any(&self, key: &str) -> Option<(SchemaRef, Vec<RecordBatch>)> {
+        self.read(key, None)
+    }
+
+    fn read(&self, key: &str, schema: Option<&Schema>) -> Option<(SchemaRef, Vec<RecordBatch>)> {
         let path = self.dir.join(key);
         let file = fs::File::open(&path).ok()?;
-        let batches = FileReader::try_new(file, None)
+        let read = FileReader::try_new(file, None)
             .ok()
             .filter(|r| {
-                r.schema().as_ref() == schema
+                schema.is_none_or(|s| r.schema().as_ref() == s)
                     && r.custom_metadata().get(KEY_METADATA).map(String::as_str) == Some(key)
             })
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>().ok());
-        match batches {
-            Some(b) => {
-                // Recently used entries are the last to go.
-                if let Ok(f) = fs::File::options().append(true).open(&path) {
-                    let _ = f.set_modified(SystemTime::now());
-                }
-                Some(b)
-            }
-            None => {
-                let _ = fs::remove_file(&path);
-                None
-            }
-        }
+            .and_then(|r| {
+                let schema = r.schema();
+                Some((schema, r.collect::<Result<Vec<_>, _>>().ok()?))
+            });
+        self.used_or_removed(key, read)
     }
 
     /// Keeps `batches` under `key`: written to a temporary name and renamed, so a
     /// reader never sees half an entry. Failures only mean no cache.
     pub fn put(&self, key: &str, schema: &Schema, batches: &[RecordBatch]) {
-        if fs::create_dir_all(&self.dir).is_err() {
-            return;
-        }
-        let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
-        let written = (|| -> Option<()> {
-            let file = fs::File::create(&tmp).ok()?;
-            let mut w = FileWriter::try_new(BufWriter::new(file), schema).ok()?;
+        self.write(key, |file| {
+            let mut w = FileWriter::try_new(file, schema).ok()?;
             w.write_metadata(KEY_METADATA, key);
             for b in batches {
                 w.write(b).ok()?;
             }
             w.finish().ok()
+        });
+    }
+
+    /// The bytes kept under `key` by [`ColumnarCache::put_bytes`].
+    pub fn get_bytes(&self, key: &str) -> Option<Vec<u8>> {
+        let bytes = fs::read(self.dir.join(key)).ok();
+        self.used_or_removed(key, bytes)
+    }
+
+    /// Keeps `bytes` under `key`, as [`ColumnarCache::put`] does.
+    pub fn put_bytes(&self, key: &str, bytes: &[u8]) {
+        self.write(key, |w| w.write_all(bytes).ok());
+    }
+
+    /// Marks a hit as recently used (the last to go), or removes what missed.
+    fn used_or_removed<T>(&self, key: &str, found: Option<T>) -> Option<T> {
+        let path = self.dir.join(key);
+        match found {
+            Some(_) => {
+                if let Ok(f) = fs::File::options().append(true).open(&path) {
+                    let _ = f.set_modified(SystemTime::now());
+                }
+            }
+            None => {
+                let _ = fs::remove_file(&path);
+            }
+        }
+        found
+    }
+
+    fn write(&self, key: &str, fill: impl FnOnce(&mut BufWriter<fs::File>) -> Option<()>) {
+        if fs::create_dir_all(&self.dir).is_err() {
+            return;
+        }
+        let tmp = self.dir.join(format!(".{key}.{}.tmp", std::process::id()));
+        let written = (|| -> Option<()> {
+            let mut file = BufWriter::new(fs::File::create(&tmp).ok()?);
+            fill(&mut file)?;
+            file.flush().ok()
         })();
         if written.is_none() || fs::rename(&tmp, self.dir.join(key)).is_err() {
             let _ = fs::remove_file(&tmp);
+            return;
         }
+        self.wrote.store(true, Ordering::Relaxed);
     }
 
     /// Removes the least recently used entries until the cache is within its bound

@@ -47,12 +47,14 @@ use datafusion::sql::sqlparser::ast::{
     Statement as SqlStatement, Value as SqlValue, visit_expressions_mut,
 };
 use futures::StreamExt;
+use tokio::sync::OnceCell;
 
 use super::cache::ColumnarCache;
+use super::folder_times::FolderTimes;
 use super::functions::{self, TRY_FROM_ISO8601_TIMESTAMP, format_iso8601};
 use super::jsonl::{BadFile, BadFiles, LenientJsonFormat, display_path};
 use super::memory::{Size, default_memory_limit};
-use super::result_cache;
+use super::result_cache::{self, Shortcut};
 use super::{EngineError, Query, QueryEngine, QueryOutput, QueryStats};
 use crate::core::schema::{PARTITION_KEY, Table};
 use crate::engine::arrow::{file_schema, partition_field};
@@ -80,7 +82,9 @@ pub struct LocalOptions {
 
 /// The embedded engine over one local directory.
 pub struct LocalEngine {
-    ctx: SessionContext,
+    /// DataFusion and the tables, set up for the first statement not answered by a
+    /// [`Shortcut`] (a warm report needs none of it).
+    session: OnceCell<SessionContext>,
     root: PathBuf,
     bad_files: Arc<BadFiles>,
     memory_limit: u64,
@@ -120,14 +124,16 @@ pub fn view_sql(table: Table) -> String {
 }
 
 impl LocalEngine {
-    /// Registers the three tables over `root` with the default options. A table
-    /// whose folder is missing is empty rather than an error (a new bucket may not
-    /// have stage events yet).
+    /// The engine over the three tables under `root`, with the default options. A
+    /// table whose folder is missing is empty rather than an error (a new bucket may
+    /// not have stage events yet).
     pub async fn open(root: &Path) -> Result<Self, EngineError> {
         Self::open_with(root, LocalOptions::default()).await
     }
 
-    /// Registers the three tables over `root`, with `options`.
+    /// The engine over the tables under `root`, with `options`. Only `root` is
+    /// checked here; the tables are registered for the first statement that needs
+    /// them.
     pub async fn open_with(root: &Path, options: LocalOptions) -> Result<Self, EngineError> {
         if !root.is_dir() {
             return Err(EngineError::Setup(format!(
@@ -138,6 +144,24 @@ impl LocalEngine {
             )));
         }
         let root = std::path::absolute(root).map_err(setup)?;
+        Ok(LocalEngine {
+            session: OnceCell::new(),
+            root,
+            bad_files: Arc::new(BadFiles::new(options.skip_bad_files)),
+            memory_limit: options.memory_limit.unwrap_or_else(default_memory_limit),
+            timeout: options.timeout,
+            cache: options
+                .cache
+                .map(|(dir, limit)| Arc::new(ColumnarCache::new(dir, limit))),
+        })
+    }
+
+    /// DataFusion with the three tables and their views, set up once.
+    async fn session(&self) -> Result<&SessionContext, EngineError> {
+        self.session.get_or_try_init(|| self.set_up()).await
+    }
+
+    async fn set_up(&self) -> Result<SessionContext, EngineError> {
         let config = SessionConfig::new()
             // Trino (Athena) puts NULLs last under ASC and DESC alike; DataFusion's
             // default puts them first under DESC. Engine-wide, so no ORDER BY of a
@@ -164,21 +188,17 @@ impl LocalEngine {
         let config = config
             .set_usize("datafusion.optimizer.preserve_file_partitions", partitions)
             .set_usize("datafusion.optimizer.subset_repartition_threshold", 1);
-        let memory_limit = options.memory_limit.unwrap_or_else(default_memory_limit);
         // Operators that can spill (sorts, aggregations) spill to the temporary
         // directory; the rest fail the query with ResourcesExhausted instead of
         // growing until the system kills the process.
         let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(usize::try_from(memory_limit).unwrap_or(usize::MAX), 1.0)
+            .with_memory_limit(
+                usize::try_from(self.memory_limit).unwrap_or(usize::MAX),
+                1.0,
+            )
             .build_arc()
             .map_err(setup)?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
-        let bad_files = Arc::new(BadFiles::new(options.skip_bad_files));
-        let cache = options.cache.clone().map(|(dir, limit)| {
-            let cache = ColumnarCache::new(dir, limit);
-            cache.evict();
-            Arc::new(cache)
-        });
         functions::register(&ctx);
         let catalog = ctx
             .catalog("datafusion")
@@ -187,19 +207,19 @@ impl LocalEngine {
             .register_schema(RAW_SCHEMA, Arc::new(MemorySchemaProvider::new()))
             .map_err(setup)?;
         for table in Table::ALL {
-            let provider = raw_table(&ctx, &root, table, &bad_files, cache.as_ref()).await?;
+            let provider = raw_table(
+                &ctx,
+                &self.root,
+                table,
+                &self.bad_files,
+                self.cache.as_ref(),
+            )
+            .await?;
             ctx.register_table(TableReference::partial(RAW_SCHEMA, table.name()), provider)
                 .map_err(setup)?;
             ctx.sql(&view_sql(table)).await.map_err(setup)?;
         }
-        Ok(LocalEngine {
-            ctx,
-            root,
-            bad_files,
-            memory_limit,
-            timeout: options.timeout,
-            cache,
-        })
+        Ok(ctx)
     }
 
     /// The directory the tables read.
@@ -213,9 +233,19 @@ impl LocalEngine {
         query: &Query,
         started: Instant,
     ) -> Result<QueryOutput, EngineError> {
+        let shortcut = self
+            .cache
+            .as_ref()
+            .and_then(|c| Some((c, result_cache::shortcut_key(query, &self.root)?)));
+        if let Some((cache, key)) = &shortcut
+            && let Some(out) = by_shortcut(cache, key, started)
+        {
+            return out;
+        }
+        let ctx = self.session().await?;
         let invalid = |e: DataFusionError| EngineError::Invalid(e.to_string());
         let execution = |e: DataFusionError| execution_error(e, self.memory_limit);
-        let state = self.ctx.state();
+        let state = ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let mut statement = state
             .sql_to_statement(&query.sql, &dialect)
@@ -252,7 +282,13 @@ impl LocalEngine {
             .cache
             .as_ref()
             .filter(|_| result_cache::deterministic(&plan));
-        let frame = self.ctx.execute_logical_plan(plan).await.map_err(invalid)?;
+        // Taken before the physical plan lists the files, so whatever it lists is at
+        // least as new as these times.
+        let folders = shortcut
+            .as_ref()
+            .filter(|_| keep.is_some())
+            .and_then(|_| FolderTimes::capture(&self.root, Table::ALL.iter().map(|t| t.name())));
+        let frame = ctx.execute_logical_plan(plan).await.map_err(invalid)?;
         let schema = frame.schema().as_arrow().clone();
         let physical = frame.create_physical_plan().await.map_err(execution)?;
         let scanned = files_scanned(&physical);
@@ -268,9 +304,18 @@ impl LocalEngine {
             from_cache,
         };
         let answer_schema = physical.schema();
+        let keep_shortcut = |answer: &String| {
+            if let (Some((cache, key)), Some(folders)) = (&shortcut, folders.clone())
+                && let Some(s) = Shortcut::new(answer.clone(), folders, &scanned)
+                && let Ok(bytes) = serde_json::to_vec(&s)
+            {
+                cache.put_bytes(key, &bytes);
+            }
+        };
         if let Some((cache, key)) = &answer
             && let Some(batches) = cache.get(key, &answer_schema)
         {
+            keep_shortcut(key);
             return Ok(QueryOutput {
                 result: to_result(&schema, &batches)?,
                 stats: stats(Vec::new(), true),
@@ -278,9 +323,9 @@ impl LocalEngine {
         }
         // The rows are held until the query ends, so they count against the memory
         // limit too (twice their Arrow size: they are copied into result values).
-        let held = MemoryConsumer::new("cplogs query result")
-            .register(&self.ctx.runtime_env().memory_pool);
-        let mut stream = execute_stream(physical, self.ctx.task_ctx()).map_err(execution)?;
+        let held =
+            MemoryConsumer::new("cplogs query result").register(&ctx.runtime_env().memory_pool);
+        let mut stream = execute_stream(physical, ctx.task_ctx()).map_err(execution)?;
         let mut batches = Vec::new();
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(execution)?;
@@ -302,12 +347,38 @@ impl LocalEngine {
             && held.size() / 2 <= result_cache::MAX_RESULT_BYTES
         {
             cache.put(key, &answer_schema, &batches);
+            keep_shortcut(key);
         }
         Ok(QueryOutput {
             result,
             stats: stats(skipped_files, false),
         })
     }
+}
+
+/// The answer of a [`Shortcut`] kept under `key` that still holds, if any.
+fn by_shortcut(
+    cache: &ColumnarCache,
+    key: &str,
+    started: Instant,
+) -> Option<Result<QueryOutput, EngineError>> {
+    let shortcut: Shortcut = serde_json::from_slice(&cache.get_bytes(key)?).ok()?;
+    if !shortcut.holds() {
+        return None;
+    }
+    let (schema, batches) = cache.get_any(&shortcut.answer)?;
+    let (files, bytes_scanned) = shortcut.files();
+    Some(to_result(&schema, &batches).map(|result| QueryOutput {
+        result,
+        stats: QueryStats {
+            bytes_scanned,
+            elapsed: started.elapsed(),
+            files,
+            query_id: None,
+            skipped_files: Vec::new(),
+            from_cache: true,
+        },
+    }))
 }
 
 async fn raw_table(
@@ -636,5 +707,76 @@ impl QueryEngine for LocalEngine {
         };
         drop(done);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::ingest::PartitionWriter;
+    use crate::ingest::demo::{DemoConfig, generate};
+
+    /// Sets `path`'s and everything under it modification time an hour back.
+    fn age(path: &Path) {
+        if path.is_dir() {
+            for e in std::fs::read_dir(path).unwrap() {
+                age(&e.unwrap().path());
+            }
+        }
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::open(path)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_warm_statement_over_settled_folders_sets_up_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("logs");
+        let mut config = DemoConfig::new(chrono::Utc::now());
+        (config.pipelines, config.days) = (2, 3);
+        let mut writer = PartitionWriter::new(&data, 1);
+        generate(&config, &mut writer, |_| {}).unwrap();
+        writer.finish().unwrap();
+        age(&data);
+        let options = LocalOptions {
+            cache: Some((tmp.path().join("cache"), 1 << 30)),
+            ..LocalOptions::default()
+        };
+        let query = Query::new("SELECT count(*) AS n FROM pipeline_execution_state_change");
+        let run = || async {
+            let engine = LocalEngine::open_with(&data, options.clone())
+                .await
+                .unwrap();
+            let out = engine.run(&query).await.unwrap();
+            (out, engine.session.initialized())
+        };
+        let (first, set_up) = run().await;
+        assert!(!first.stats.from_cache && set_up);
+        let (second, set_up) = run().await;
+        assert!(second.stats.from_cache && !set_up, "{second:?}");
+        assert_eq!(second.result, first.result);
+        assert_eq!(second.stats.files, first.stats.files);
+        assert_eq!(second.stats.bytes_scanned, first.stats.bytes_scanned);
+        // A file more: the shortcut no longer holds, so the statement is planned.
+        let day = std::fs::read_dir(data.join("pipeline_execution_state_change"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let file = std::fs::read_dir(&day)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::copy(&file, day.join("copy.json.gz")).unwrap();
+        let (third, set_up) = run().await;
+        assert!(!third.stats.from_cache && set_up);
+        assert_ne!(third.result, first.result);
     }
 }

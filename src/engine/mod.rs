@@ -14,6 +14,8 @@ pub mod cache;
 #[cfg(feature = "local")]
 mod fields;
 #[cfg(feature = "local")]
+mod folder_times;
+#[cfg(feature = "local")]
 pub mod functions;
 mod groups;
 #[cfg(feature = "local")]

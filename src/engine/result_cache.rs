@@ -8,15 +8,25 @@
 //! `random()` or other function that is not immutable, no EXPLAIN (its text has
 //! timings), no result of a run that stepped over unreadable files, and no large
 //! result. A new, removed or rewritten file in the window is another key.
+//!
+//! Finding that key means planning the statement (which files does it read?). A
+//! [`Shortcut`] skips that: kept beside the answer, it holds the tables' folders as
+//! they were before the statement was planned and the files it read, and a later run
+//! whose folders and files are all unchanged takes the answer without setting up the
+//! engine at all (a warm report costs little more than starting the process).
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan, Volatility};
 use datafusion::object_store::ObjectMeta;
+use serde::{Deserialize, Serialize};
 
 use super::Query;
 use super::cache::FORMAT;
+use super::folder_times::{FolderTimes, SETTLE, modified_ns};
+use super::jsonl::display_path;
 
 /// The largest result kept, in Arrow bytes: reports answer in kilobytes; a `query`
 /// that returns millions of rows is not worth writing out again.
@@ -28,16 +38,7 @@ pub fn key(query: &Query, files: &[ObjectMeta]) -> Option<String> {
     if files.is_empty() {
         return None;
     }
-    let exe = binary_identity()?;
-    // Lengths before texts: no two different inputs write the same key text.
-    let mut text = format!(
-        "{FORMAT}\u{0}result\u{0}{exe}\u{0}{}:{}",
-        query.sql.len(),
-        query.sql
-    );
-    for p in &query.params {
-        text.push_str(&format!("\u{0}{}:{p}", p.len()));
-    }
+    let mut text = question("result", query)?;
     for f in files {
         let path = f.location.as_ref();
         let modified = f.last_modified.timestamp_nanos_opt().unwrap_or_default();
@@ -48,6 +49,92 @@ pub fn key(query: &Query, files: &[ObjectMeta]) -> Option<String> {
         ));
     }
     Some(format!("result-{}.arrow", crate::hash::hex128(&text)))
+}
+
+/// The text of everything a key holds besides files: the cache's format, what the
+/// entry is, the binary, the statement and its parameters (lengths before texts, so
+/// no two different inputs write the same text).
+fn question(kind: &str, query: &Query) -> Option<String> {
+    let exe = binary_identity()?;
+    let mut text = format!(
+        "{FORMAT}\u{0}{kind}\u{0}{exe}\u{0}{}:{}",
+        query.sql.len(),
+        query.sql
+    );
+    for p in &query.params {
+        text.push_str(&format!("\u{0}{}:{p}", p.len()));
+    }
+    Some(text)
+}
+
+/// The entry name of the [`Shortcut`] to `query`'s answer over the tables under `root`.
+pub fn shortcut_key(query: &Query, root: &Path) -> Option<String> {
+    let mut text = question("shortcut", query)?;
+    let root = root.to_string_lossy();
+    text.push_str(&format!("\u{0}{}:{root}", root.len()));
+    Some(format!("shortcut-{}.json", crate::hash::hex128(&text)))
+}
+
+/// What answers a statement again without setting up the engine, planning or listing:
+/// its answer's entry, the tables' folders as they were before it was planned (so no
+/// file was added, removed or renamed since), and each file it read as it was then
+/// (so none was rewritten). Any difference and the statement is planned as usual.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Shortcut {
+    /// The answer's entry ([`key`]).
+    pub answer: String,
+    folders: FolderTimes,
+    files: Vec<ReadFile>,
+}
+
+/// A file a statement read: its path on disk, size and modification time in ns.
+#[derive(Debug, Serialize, Deserialize)]
+struct ReadFile {
+    path: PathBuf,
+    size: u64,
+    modified_ns: i64,
+}
+
+impl Shortcut {
+    /// The shortcut to `answer`, computed from `files` after `folders` was taken;
+    /// `None` when a file changed within [`SETTLE`] (its time could repeat).
+    pub fn new(answer: String, folders: FolderTimes, files: &[ObjectMeta]) -> Option<Self> {
+        let settled = chrono::Utc::now() - SETTLE;
+        let files = files
+            .iter()
+            .map(|f| {
+                (f.last_modified <= settled).then(|| ReadFile {
+                    path: PathBuf::from(display_path(&f.location)),
+                    size: f.size,
+                    modified_ns: f.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Shortcut {
+            answer,
+            folders,
+            files,
+        })
+    }
+
+    /// Whether the answer still holds: no folder and no file read changed.
+    pub fn holds(&self) -> bool {
+        self.folders.unchanged()
+            && self.files.iter().all(|f| {
+                std::fs::metadata(&f.path)
+                    .is_ok_and(|m| m.len() == f.size && modified_ns(&m) == Some(f.modified_ns))
+            })
+    }
+
+    /// The files read, as the statistics name them, and their bytes.
+    pub fn files(&self) -> (Vec<String>, u64) {
+        let names = self
+            .files
+            .iter()
+            .map(|f| f.path.to_string_lossy().into_owned())
+            .collect();
+        (names, self.files.iter().map(|f| f.size).sum())
+    }
 }
 
 /// Whether `plan` gives the same rows for the same files every time it runs: no

@@ -747,6 +747,97 @@ fn a_repeated_report_is_answered_from_the_cache_and_never_stale() {
     }
 }
 
+/// Sets the modification time of `path` (a file or folder) and, for a folder, of
+/// everything under it an hour back: data written long ago, whose folders' times
+/// the answer cache's shortcut trusts.
+fn age(path: &Path) {
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            age(&e.unwrap().path());
+        }
+    }
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(path)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+}
+
+#[test]
+fn an_answer_taken_by_the_shortcut_is_never_stale() {
+    // Over folders left alone for a while, a repeated report is answered from the
+    // folders' and files' times alone (no planning, no listing): every change to the
+    // data under it must still be seen.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("logs");
+    copy_tree(demo(), &data);
+    age(&data);
+    let data_s = data.to_str().unwrap();
+    let cache = tmp.path().join("cache");
+    let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
+    let mut args = vec!["report", "failures"];
+    args.extend(WINDOW);
+    let run = |extra: &[&str]| {
+        let mut a = args.clone();
+        a.extend_from_slice(extra);
+        let (doc, _) = json_env(data_s, &a, &env);
+        let cached = doc["stats"]["answers_from_cache"].as_u64().unwrap();
+        (doc["results"].clone(), cached)
+    };
+    // The answer, checked against --no-cache after each change; then the same
+    // question again, answered from the cache.
+    let answered = |what: &str| {
+        let (fresh, _) = run(&["--no-cache"]);
+        let (got, _) = run(&[]);
+        assert_eq!(got, fresh, "{what}: a stale answer");
+        age(&data);
+        run(&[]);
+        let (again, cached) = run(&[]);
+        assert_eq!(
+            (again, cached),
+            (fresh.clone(), 2),
+            "{what}: not kept again"
+        );
+        fresh
+    };
+    let first = answered("unchanged");
+
+    let pipelines = data.join("pipeline_execution_state_change");
+    let day = pipelines.join("dt=2026-11-15");
+    let mut files: Vec<_> = std::fs::read_dir(&day)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let other = std::fs::read_dir(pipelines.join("dt=2026-11-19"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+
+    // A file removed, then put back under another name.
+    let moved = tmp.path().join("moved.gz");
+    std::fs::rename(&files[0], &moved).unwrap();
+    let removed = answered("a file removed");
+    assert_ne!(removed, first, "the removal changed the answer");
+    let back = day.join("zz-back.gz");
+    std::fs::copy(&moved, &back).unwrap();
+    assert_eq!(answered("a file added"), first);
+    // That file rewritten in place with other data, its time set back as a copy
+    // that keeps times would: no folder changed, only the file itself.
+    std::fs::copy(&other, &back).unwrap();
+    age(&back);
+    let rewritten = answered("a file rewritten in place");
+    assert_ne!(rewritten, first, "the rewrite changed the answer");
+    // A whole day's folder moved away, then back.
+    let away = tmp.path().join("away");
+    std::fs::rename(pipelines.join("dt=2026-11-16"), &away).unwrap();
+    assert_ne!(answered("a folder removed"), rewritten);
+    std::fs::rename(&away, pipelines.join("dt=2026-11-16")).unwrap();
+    assert_eq!(answered("a folder put back"), rewritten);
+}
+
 #[test]
 fn queries_reading_other_fields_of_a_struct_never_share_cache_entries() {
     // The scan decodes only the struct fields a query reads, and caches what it
