@@ -3,7 +3,8 @@
 //! the file's path, size and modification time and by the columns' schema, so a
 //! repeated report skips gunzip and JSON decoding. A changed or new file has another
 //! key and is read again; the cache never fails a query (it is only ever skipped), and
-//! is bounded in size (oldest used entries go first).
+//! is bounded in size (oldest used entries go first). The answer cache
+//! (`super::result_cache`) keeps its entries here too.
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -244,7 +245,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (schema, b) = batch(1);
         let unbounded = ColumnarCache::new(dir.path().to_path_buf(), u64::MAX);
-        for i in 0..5 {
+        // Entry `k{i}`, last used 100 - i seconds ago.
+        let put_aged = |i: u64| {
             unbounded.put(&format!("k{i}.arrow"), &schema, std::slice::from_ref(&b));
             let old = SystemTime::now() - std::time::Duration::from_secs(100 - i);
             let f = fs::File::options()
@@ -252,15 +254,31 @@ mod tests {
                 .open(dir.path().join(format!("k{i}.arrow")))
                 .unwrap();
             f.set_modified(old).unwrap();
-        }
+        };
+        (0..5).for_each(put_aged);
         let one = fs::metadata(dir.path().join("k0.arrow")).unwrap().len();
         ColumnarCache::new(dir.path().to_path_buf(), 2 * one).evict();
-        let mut left: Vec<String> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["k3.arrow", "k4.arrow"]);
+        let names = || {
+            let mut n: Vec<String> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(), ["k3.arrow", "k4.arrow"]);
+        // Over its bound again: a run that only reads leaves the directory alone
+        // (it is not even walked), one that wrote trims it when done.
+        (5..8).for_each(put_aged);
+        let reader = ColumnarCache::new(dir.path().to_path_buf(), 2 * one);
+        assert!(reader.get("k7.arrow", &schema).is_some());
+        drop(reader);
+        assert_eq!(names().len(), 5);
+        let writer = ColumnarCache::new(dir.path().to_path_buf(), 2 * one);
+        writer.put_bytes("k8", b"x");
+        assert_eq!(names().len(), 6, "trimmed only when done");
+        drop(writer);
+        assert_eq!(names(), ["k7.arrow", "k8"]);
         // Unwritable (even for root: /dev/null is not a folder): nothing breaks.
         ColumnarCache::new(PathBuf::from("/dev/null/cache"), 1).put("k", &schema, &[b]);
     }

@@ -259,5 +259,33 @@ mod tests {
         }
         // No file read: nothing worth keeping.
         assert!(key(&q("S", &["x", "y"]), &[]).is_none());
+        // A shortcut is to one statement over one directory.
+        let root = Path::new("/data/logs");
+        let shortcut = shortcut_key(&q("S", &["x", "y"]), root).unwrap();
+        assert_ne!(shortcut, base);
+        for other in [
+            shortcut_key(&q("S", &["x", "y"]), Path::new("/data/logs2")),
+            shortcut_key(&q("S2", &["x", "y"]), root),
+            shortcut_key(&q("S", &["x", "z"]), root),
+        ] {
+            assert_ne!(other.unwrap(), shortcut);
+        }
+    }
+
+    #[test]
+    fn no_shortcut_over_a_file_just_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::open(dir.path())
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        let folders = FolderTimes::capture(dir.path(), []).unwrap();
+        let long_ago = chrono::Utc::now().timestamp() - 3600;
+        let old = file("d/a.gz", 10, long_ago);
+        let mut fresh = file("d/b.gz", 10, 0);
+        fresh.last_modified = chrono::Utc::now();
+        assert!(Shortcut::new("a".into(), folders.clone(), std::slice::from_ref(&old)).is_some());
+        assert!(Shortcut::new("a".into(), folders, &[old, fresh]).is_none());
     }
 }
