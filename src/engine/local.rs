@@ -665,15 +665,20 @@ fn to_result(schema: &Schema, batches: &[RecordBatch]) -> Result<ResultSet, Engi
             kind: kind_of(f.data_type()),
         })
         .collect();
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for batch in batches {
-        let cols: Vec<Vec<Value>> = batch
+        // Column by column, then each value moved into its row (not copied).
+        let mut cols = batch
             .columns()
             .iter()
-            .map(column_values)
-            .collect::<Result<_, _>>()?;
-        for r in 0..batch.num_rows() {
-            rows.push(cols.iter().map(|c| c[r].clone()).collect());
+            .map(|c| column_values(c).map(Vec::into_iter))
+            .collect::<Result<Vec<_>, _>>()?;
+        for _ in 0..batch.num_rows() {
+            rows.push(
+                cols.iter_mut()
+                    .map(|c| c.next().unwrap_or(Value::Null))
+                    .collect(),
+            );
         }
     }
     Ok(ResultSet { columns, rows })

@@ -5,8 +5,8 @@
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value as Json;
 
-use super::{SCHEMA_VERSION, Section, json_value};
-use crate::rows::ResultSet;
+use super::{SCHEMA_VERSION, Section};
+use crate::rows::{ResultSet, Value};
 
 /// The document: `schema_version`, then `metadata`'s entries, then `results`, one
 /// object per section (`name`, `columns`, `rows`).
@@ -93,15 +93,32 @@ impl Serialize for Rows<'_> {
     }
 }
 
-struct Row<'a>(&'a ResultSet, &'a [crate::rows::Value]);
+struct Row<'a>(&'a ResultSet, &'a [Value]);
 
 impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut m = serializer.serialize_map(Some(self.1.len()))?;
         for (c, v) in self.0.columns.iter().zip(self.1) {
-            m.serialize_entry(&c.name, &json_value(v))?;
+            m.serialize_entry(&c.name, &Cell(v))?;
         }
         m.end()
+    }
+}
+
+/// A value as [`super::json_value`] renders it, written without building it.
+struct Cell<'a>(&'a Value);
+
+impl Serialize for Cell<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Null => serializer.serialize_unit(),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Int(i) => serializer.serialize_i64(*i),
+            // JSON has no NaN or infinity: null, as `json_value` gives.
+            Value::Float(f) if !f.is_finite() => serializer.serialize_unit(),
+            Value::Float(f) => serializer.serialize_f64(*f),
+            Value::Text(t) => serializer.serialize_str(t),
+        }
     }
 }
 
@@ -124,14 +141,34 @@ mod tests {
                 column("pipeline", Kind::Text),
                 column("n", Kind::Int),
                 column("rate", Kind::Float),
+                column("ok", Kind::Bool),
             ],
             rows: vec![
                 vec![
                     Value::Text("a \"q\" ü\n\u{1}".into()),
                     Value::Int(i64::MIN),
                     Value::Float(0.25),
+                    Value::Bool(true),
                 ],
-                vec![Value::Null, Value::Int(3), Value::Float(f64::NAN)],
+                vec![
+                    Value::Null,
+                    Value::Int(3),
+                    Value::Float(f64::NAN),
+                    Value::Bool(false),
+                ],
+                vec![
+                    Value::Text(String::new()),
+                    Value::Int(i64::MAX),
+                    Value::Float(f64::NEG_INFINITY),
+                    Value::Null,
+                ],
+                vec![
+                    Value::Text("\u{7f}\u{2028}".into()),
+                    Value::Int(0),
+                    Value::Float(-0.0),
+                    Value::Null,
+                ],
+                vec![Value::Null, Value::Null, Value::Float(1e300), Value::Null],
             ],
         };
         let empty = ResultSet {

@@ -151,8 +151,12 @@ pub fn write(
         }
         Format::Json => {
             let doc = json::Document { sections, metadata };
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
-            writeln!(out)?;
+            // The serializer writes token by token: into a buffer of its own type,
+            // not through `dyn Write` each time.
+            let mut buffered = io::BufWriter::with_capacity(1 << 16, &mut *out);
+            serde_json::to_writer_pretty(&mut buffered, &doc)?;
+            writeln!(buffered)?;
+            buffered.flush()?;
         }
         Format::Html => html::report(out, sections, metadata)?,
         Format::Ndjson => {
