@@ -2,6 +2,7 @@
 //! selected engine, printed in the chosen format; or, with `--print-sql`, its
 //! statements as they would be sent.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use anyhow::{Context as _, Result};
@@ -225,7 +226,10 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         note!("no rows: {hint}");
     }
     let format = cx.format();
-    let mut results: Vec<ResultSet> = outputs.iter().map(|o| o.result.clone()).collect();
+    // Borrowed from the outputs (their row counts go into the statistics), copied
+    // only where a section is rewritten.
+    let mut results: Vec<Cow<'_, ResultSet>> =
+        outputs.iter().map(|o| Cow::Borrowed(&o.result)).collect();
     if report.shape == Shape::Timeline && format == Format::Table {
         let r = &results[0];
         if let (Some(Value::Text(p)), Some(Value::Text(x))) =
@@ -233,7 +237,7 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         {
             note!("pipeline {p}, execution {x}");
         }
-        results[0] = with_gantt(&without(r, &["pipeline", "execution_id"]), 24);
+        results[0] = Cow::Owned(with_gantt(&without(r, &["pipeline", "execution_id"]), 24));
     }
     if let Some(before) = &before {
         let mut regressions = 0;
@@ -247,7 +251,7 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
             if let Some(spec) = &section.compare {
                 let c = compare(r, &b.result, spec, &thresholds);
                 regressions += c.regressions;
-                *r = c.result;
+                *r = Cow::Owned(c.result);
             }
         }
         if let Some(prev) = &previous {
@@ -263,7 +267,12 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
     }
     if let Some(n) = args.limit {
         for r in &mut results {
-            r.rows.truncate(n);
+            if r.rows.len() > n {
+                *r = Cow::Owned(ResultSet {
+                    columns: r.columns.clone(),
+                    rows: r.rows[..n].to_vec(),
+                });
+            }
         }
     }
     let mut sections: Vec<Section<'_>> = statements
@@ -271,7 +280,7 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         .zip(&results)
         .map(|(s, r)| Section {
             name: s.name,
-            result: r,
+            result: r.as_ref(),
         })
         .collect();
     if let Some(name) = &args.section {
