@@ -306,7 +306,7 @@ impl LocalEngine {
         let answer_schema = physical.schema();
         let keep_shortcut = |answer: &String| {
             if let (Some((cache, key)), Some(folders)) = (&shortcut, folders.clone())
-                && let Some(s) = Shortcut::new(answer.clone(), folders, &scanned)
+                && let Some(s) = Shortcut::new(key.clone(), answer.clone(), folders, &scanned)
                 && let Ok(bytes) = serde_json::to_vec(&s)
             {
                 cache.put_bytes(key, &bytes);
@@ -363,7 +363,7 @@ fn by_shortcut(
     started: Instant,
 ) -> Option<Result<QueryOutput, EngineError>> {
     let shortcut: Shortcut = serde_json::from_slice(&cache.get_bytes(key)?).ok()?;
-    if !shortcut.holds() {
+    if !shortcut.holds(key) {
         return None;
     }
     let (schema, batches) = cache.get_any(&shortcut.answer)?;

@@ -81,6 +81,8 @@ pub fn shortcut_key(query: &Query, root: &Path) -> Option<String> {
 /// (so none was rewritten). Any difference and the statement is planned as usual.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Shortcut {
+    /// Its own entry name: a shortcut copied to another's name is not that one.
+    key: String,
     /// The answer's entry ([`key`]).
     pub answer: String,
     folders: FolderTimes,
@@ -96,9 +98,15 @@ struct ReadFile {
 }
 
 impl Shortcut {
-    /// The shortcut to `answer`, computed from `files` after `folders` was taken;
-    /// `None` when a file changed within [`SETTLE`] (its time could repeat).
-    pub fn new(answer: String, folders: FolderTimes, files: &[ObjectMeta]) -> Option<Self> {
+    /// The shortcut kept under `key` to `answer`, computed from `files` after
+    /// `folders` was taken; `None` when a file changed within [`SETTLE`] (its time
+    /// could repeat).
+    pub fn new(
+        key: String,
+        answer: String,
+        folders: FolderTimes,
+        files: &[ObjectMeta],
+    ) -> Option<Self> {
         let settled = chrono::Utc::now() - SETTLE;
         let files = files
             .iter()
@@ -111,15 +119,18 @@ impl Shortcut {
             })
             .collect::<Option<Vec<_>>>()?;
         Some(Shortcut {
+            key,
             answer,
             folders,
             files,
         })
     }
 
-    /// Whether the answer still holds: no folder and no file read changed.
-    pub fn holds(&self) -> bool {
-        self.folders.unchanged()
+    /// Whether this is the shortcut kept under `key` and its answer still holds: no
+    /// folder and no file read changed.
+    pub fn holds(&self, key: &str) -> bool {
+        self.key == key
+            && self.folders.unchanged()
             && self.files.iter().all(|f| {
                 std::fs::metadata(&f.path)
                     .is_ok_and(|m| m.len() == f.size && modified_ns(&m) == Some(f.modified_ns))
@@ -273,19 +284,37 @@ mod tests {
     }
 
     #[test]
-    fn no_shortcut_over_a_file_just_written() {
+    fn a_shortcut_holds_under_its_own_name_and_never_over_a_file_just_written() {
         let dir = tempfile::tempdir().unwrap();
         let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-        std::fs::File::open(dir.path())
-            .unwrap()
-            .set_modified(hour_ago)
-            .unwrap();
+        let path = dir.path().join("a.gz");
+        std::fs::write(&path, b"data").unwrap();
+        for p in [&path, &dir.path().to_path_buf()] {
+            std::fs::File::open(p)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        }
         let folders = FolderTimes::capture(dir.path(), []).unwrap();
-        let long_ago = chrono::Utc::now().timestamp() - 3600;
-        let old = file("d/a.gz", 10, long_ago);
+        let modified = chrono::DateTime::<chrono::Utc>::from(hour_ago);
+        let mut old = file(path.to_str().unwrap().trim_start_matches('/'), 4, 0);
+        old.last_modified = modified;
+        let new =
+            |files: &[ObjectMeta]| Shortcut::new("s".into(), "a".into(), folders.clone(), files);
+        let kept = new(std::slice::from_ref(&old)).unwrap();
+        assert!(kept.holds("s"));
+        // Copied to another shortcut's name, it is not that shortcut.
+        assert!(!kept.holds("t"));
+        // The file rewritten, even at the same size and with its time set back by a
+        // second: no longer holds.
+        std::fs::write(&path, b"DATA").unwrap();
+        std::fs::File::open(&path)
+            .unwrap()
+            .set_modified(hour_ago - std::time::Duration::from_secs(1))
+            .unwrap();
+        assert!(!kept.holds("s"));
         let mut fresh = file("d/b.gz", 10, 0);
         fresh.last_modified = chrono::Utc::now();
-        assert!(Shortcut::new("a".into(), folders.clone(), std::slice::from_ref(&old)).is_some());
-        assert!(Shortcut::new("a".into(), folders, &[old, fresh]).is_none());
+        assert!(new(&[old, fresh]).is_none());
     }
 }
