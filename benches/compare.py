@@ -5,10 +5,10 @@ process (`cplogs --local DIR report NAME ...`, median of --runs), cold (`--no-ca
 warm (the same report again: answered from the cache, none of the files read) and
 moved (the window a minute later, as the same relative window a minute on: the
 answers are other keys, the files' columns come from the columnar cache), and DuckDB
-running the
-same statements with the same semantics (cplogs' Trino SQL as sent, transpiled and
-patched for DuckDB by tests/duckdb_engine.py, over views of the same gzip files), and
-prints the cold ratio and both peak RSS figures (cplogs' cold runs). DuckDB's time is its query time inside a
+running the same statements with the same semantics (cplogs' Trino SQL as sent,
+transpiled and patched for DuckDB by tests/duckdb_engine.py, over views of the same
+gzip files), and prints the warm and moved speed-ups over cold, the cold ratio to
+DuckDB and both peak RSS figures (cplogs' cold runs). DuckDB's time is its query time inside a
 warm Python process (interpreter start and `import duckdb` not counted), so the ratio is
 a strict bar for cplogs, whose figure is the whole process.
 
@@ -134,8 +134,9 @@ def main():
         return duckdb_child(args.duckdb_child)
     runs = 1 if args.smoke else args.runs
     bin_ = binary()
-    # The warm runs' cache, apart from the user's.
-    os.environ["CPLOGS_CACHE_DIR"] = tempfile.mkdtemp(prefix="cplogs-compare-cache-")
+    # The warm runs' cache, apart from the user's (removed at exit).
+    cache = tempfile.TemporaryDirectory(prefix="cplogs-compare-cache-")
+    os.environ["CPLOGS_CACHE_DIR"] = cache.name
     work = os.environ.get("CPLOGS_BENCH_DIR") or tempfile.mkdtemp(prefix="cplogs-compare-")
     data = os.path.join(work, "smoke" if args.smoke else "1m")
     if not os.path.isdir(data):

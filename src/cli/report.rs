@@ -307,6 +307,13 @@ pub fn run(args: ReportArgs, cx: &Context) -> Result<Exit> {
         &refs,
     )?;
     print::stats_line(&run, &refs);
+    // A large result is hundreds of thousands of strings, freed one by one in about
+    // 10 ms (a tenth of a warm `inventory`); the process ends next and the system
+    // takes the memory back at once (as clang's -disable-free does).
+    drop(sections);
+    drop(results);
+    drop(refs);
+    std::mem::forget(outputs);
     Ok(Exit::Success)
 }
 
