@@ -661,6 +661,19 @@ fn json_env(dir: &str, args: &[&str], env: &[(&str, &str)]) -> (Value, String) {
     (serde_json::from_slice(&o.stdout).unwrap(), text(&o.stderr))
 }
 
+/// `report failures` over the window, as JSON, on the data under `tmp/logs` with the
+/// cache `tmp/cache`: its results, how many answers came from the cache, and stderr.
+fn failures_in(tmp: &Path, extra: &[&str]) -> (Value, u64, String) {
+    let cache = tmp.join("cache");
+    let mut args = vec!["report", "failures"];
+    args.extend(WINDOW);
+    args.extend_from_slice(extra);
+    let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
+    let (doc, err) = json_env(tmp.join("logs").to_str().unwrap(), &args, &env);
+    let cached = doc["stats"]["answers_from_cache"].as_u64().unwrap();
+    (doc["results"].clone(), cached, err)
+}
+
 #[test]
 fn a_repeated_report_is_answered_from_the_cache_and_never_stale() {
     let tmp = tempfile::tempdir().unwrap();
@@ -669,15 +682,7 @@ fn a_repeated_report_is_answered_from_the_cache_and_never_stale() {
     let data_s = data.to_str().unwrap();
     let cache = tmp.path().join("cache");
     let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
-    let mut args = vec!["report", "failures"];
-    args.extend(WINDOW);
-    let run = |extra: &[&str]| {
-        let mut a = args.clone();
-        a.extend_from_slice(extra);
-        let (doc, err) = json_env(data_s, &a, &env);
-        let cached = doc["stats"]["answers_from_cache"].as_u64().unwrap();
-        (doc["results"].clone(), cached, err)
-    };
+    let run = |extra: &[&str]| failures_in(tmp.path(), extra);
     let (first, cached, _) = run(&[]);
     assert_eq!(cached, 0, "nothing is cached yet");
     let (again, cached, err) = run(&[]);
@@ -772,17 +777,9 @@ fn an_answer_taken_by_the_shortcut_is_never_stale() {
     let data = tmp.path().join("logs");
     copy_tree(demo(), &data);
     age(&data);
-    let data_s = data.to_str().unwrap();
-    let cache = tmp.path().join("cache");
-    let env = [("CPLOGS_CACHE_DIR", cache.to_str().unwrap())];
-    let mut args = vec!["report", "failures"];
-    args.extend(WINDOW);
     let run = |extra: &[&str]| {
-        let mut a = args.clone();
-        a.extend_from_slice(extra);
-        let (doc, _) = json_env(data_s, &a, &env);
-        let cached = doc["stats"]["answers_from_cache"].as_u64().unwrap();
-        (doc["results"].clone(), cached)
+        let (results, cached, _) = failures_in(tmp.path(), extra);
+        (results, cached)
     };
     // The answer, checked against --no-cache after each change; then the same
     // question again, answered from the cache.
