@@ -16,6 +16,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
+use datafusion::object_store::ObjectMeta;
 
 /// Bumped when what is cached changes meaning (the decoder's rules, how answers are
 /// keyed), so old entries are never read.
@@ -24,6 +25,11 @@ pub(super) const FORMAT: u32 = 1;
 /// The metadata entry each cache file carries its own key in: a file copied or
 /// renamed to another entry's name is not that entry.
 const KEY_METADATA: &str = "cplogs.cache.key";
+
+/// A listed file's modification time in ns since the epoch, as the keys hold it.
+pub fn object_modified_ns(meta: &ObjectMeta) -> i64 {
+    meta.last_modified.timestamp_nanos_opt().unwrap_or_default()
+}
 
 /// A cache directory and its size bound. Trimmed to the bound when dropped, if this
 /// process wrote to it: a run that only reads does not walk the whole directory.

@@ -101,27 +101,33 @@ fn nanos(t: SystemTime) -> Option<i64> {
     i64::try_from(t.duration_since(UNIX_EPOCH).ok()?.as_nanos()).ok()
 }
 
+/// Sets the modification time of `path` and of everything under it an hour back, as
+/// if written long ago (so a snapshot trusts it), and returns that time.
+#[cfg(test)]
+pub(super) fn age(path: &Path) -> SystemTime {
+    fn set(path: &Path, time: SystemTime) {
+        if path.is_dir() {
+            for e in fs::read_dir(path).unwrap() {
+                set(&e.unwrap().path(), time);
+            }
+        }
+        fs::File::open(path).unwrap().set_modified(time).unwrap();
+    }
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    set(path, hour_ago);
+    hour_ago
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Sets `path`'s modification time an hour back, as if written long ago.
-    fn age(path: &Path) {
-        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-        fs::File::open(path)
-            .unwrap()
-            .set_modified(hour_ago)
-            .unwrap();
-    }
 
     fn tree() -> tempfile::TempDir {
         let root = tempfile::tempdir().unwrap();
         let day = root.path().join("t/dt=2026-11-01");
         fs::create_dir_all(&day).unwrap();
         fs::write(day.join("a.gz"), b"x").unwrap();
-        for d in [&day, &root.path().join("t"), &root.path().to_path_buf()] {
-            age(d);
-        }
+        age(root.path());
         root
     }
 

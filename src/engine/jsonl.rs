@@ -51,7 +51,7 @@ use datafusion::physical_plan::{ExecutionPlan, PhysicalExpr};
 use futures::StreamExt;
 
 use super::arrow::json_schema;
-use super::cache::ColumnarCache;
+use super::cache::{ColumnarCache, object_modified_ns};
 use super::fields;
 use super::strict_lines::LineDecoder;
 use crate::core::schema::{Table, sql_name};
@@ -314,10 +314,7 @@ impl FileOpener for LenientOpener {
                 ColumnarCache::key(
                     location.as_ref(),
                     file.object_meta.size,
-                    file.object_meta
-                        .last_modified
-                        .timestamp_nanos_opt()
-                        .unwrap_or_default(),
+                    object_modified_ns(&file.object_meta),
                     &keys,
                 )
             });

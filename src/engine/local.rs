@@ -717,25 +717,10 @@ impl QueryEngine for LocalEngine {
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
-
     use super::*;
+    use crate::engine::folder_times::age;
     use crate::ingest::PartitionWriter;
     use crate::ingest::demo::{DemoConfig, generate};
-
-    /// Sets `path`'s and everything under it modification time an hour back.
-    fn age(path: &Path) {
-        if path.is_dir() {
-            for e in std::fs::read_dir(path).unwrap() {
-                age(&e.unwrap().path());
-            }
-        }
-        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
-        std::fs::File::open(path)
-            .unwrap()
-            .set_modified(hour_ago)
-            .unwrap();
-    }
 
     #[tokio::test]
     async fn a_warm_statement_over_settled_folders_sets_up_nothing() {

@@ -24,7 +24,7 @@ use datafusion::object_store::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
 use super::Query;
-use super::cache::FORMAT;
+use super::cache::{FORMAT, object_modified_ns};
 use super::folder_times::{FolderTimes, SETTLE, modified_ns};
 use super::jsonl::display_path;
 
@@ -41,7 +41,7 @@ pub fn key(query: &Query, files: &[ObjectMeta]) -> Option<String> {
     let mut text = question("result", query)?;
     for f in files {
         let path = f.location.as_ref();
-        let modified = f.last_modified.timestamp_nanos_opt().unwrap_or_default();
+        let modified = object_modified_ns(f);
         text.push_str(&format!(
             "\u{0}{}:{path}\u{0}{}\u{0}{modified}",
             path.len(),
@@ -114,7 +114,7 @@ impl Shortcut {
                 (f.last_modified <= settled).then(|| ReadFile {
                     path: PathBuf::from(display_path(&f.location)),
                     size: f.size,
-                    modified_ns: f.last_modified.timestamp_nanos_opt().unwrap_or_default(),
+                    modified_ns: object_modified_ns(f),
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -286,15 +286,9 @@ mod tests {
     #[test]
     fn a_shortcut_holds_under_its_own_name_and_never_over_a_file_just_written() {
         let dir = tempfile::tempdir().unwrap();
-        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         let path = dir.path().join("a.gz");
         std::fs::write(&path, b"data").unwrap();
-        for p in [&path, &dir.path().to_path_buf()] {
-            std::fs::File::open(p)
-                .unwrap()
-                .set_modified(hour_ago)
-                .unwrap();
-        }
+        let hour_ago = crate::engine::folder_times::age(dir.path());
         let folders = FolderTimes::capture(dir.path(), []).unwrap();
         let modified = chrono::DateTime::<chrono::Utc>::from(hour_ago);
         let mut old = file(path.to_str().unwrap().trim_start_matches('/'), 4, 0);

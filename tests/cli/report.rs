@@ -581,6 +581,16 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The paths in `dir`, sorted.
+fn sorted_paths(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// `cplogs --local DIR query SQL --format csv EXTRA…` with `env`: its stdout; it must
 /// succeed.
 fn query_csv(dir: &str, sql: &str, env: &[(&str, &str)], extra: &[&str]) -> String {
@@ -608,26 +618,10 @@ fn the_columnar_cache_is_never_stale() {
     assert!(entries > 0, "the first run fills the cache");
     assert_eq!(count(&[]), cold, "warm: the same answer");
     // A file rewritten with other data: read again, never from the cache.
-    let folder = std::fs::read_dir(data.join("pipeline_execution_state_change"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .min()
-        .unwrap();
-    let files: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    let other = std::fs::read_dir(data.join("pipeline_execution_state_change"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
-    let replacement = std::fs::read_dir(&other)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let days = sorted_paths(&data.join("pipeline_execution_state_change"));
+    let folder = &days[0];
+    let files = sorted_paths(folder);
+    let replacement = sorted_paths(&days[days.len() - 1]).remove(0);
     std::fs::copy(&replacement, &files[0]).unwrap();
     let fresh = count(&["--no-cache"]);
     assert_ne!(fresh, cold, "the rewrite changed the data");
@@ -702,11 +696,7 @@ fn a_repeated_report_is_answered_from_the_cache_and_never_stale() {
     // computed again, to the files' answer; the second reads only the action table,
     // whose files did not change, and stays answered from the cache.
     let folder = data.join("pipeline_execution_state_change/dt=2026-11-15");
-    let mut files: Vec<_> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = sorted_paths(&folder);
     let moved = tmp.path().join("moved.gz");
     std::fs::rename(&files[0], &moved).unwrap();
     let (removed, _, _) = run(&["--no-cache"]);
@@ -718,12 +708,7 @@ fn a_repeated_report_is_answered_from_the_cache_and_never_stale() {
     std::fs::copy(&moved, &files[0]).unwrap();
     let (restored, cached, _) = run(&[]);
     assert_eq!((restored, cached), (first.clone(), 1));
-    let other = std::fs::read_dir(data.join("pipeline_execution_state_change/dt=2026-11-19"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let other = sorted_paths(&data.join("pipeline_execution_state_change/dt=2026-11-19")).remove(0);
     std::fs::copy(&other, &files[0]).unwrap();
     let (rewritten, _, _) = run(&["--no-cache"]);
     assert_ne!(rewritten, first, "the rewrite changed the answer");
@@ -801,17 +786,8 @@ fn an_answer_taken_by_the_shortcut_is_never_stale() {
 
     let pipelines = data.join("pipeline_execution_state_change");
     let day = pipelines.join("dt=2026-11-15");
-    let mut files: Vec<_> = std::fs::read_dir(&day)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let other = std::fs::read_dir(pipelines.join("dt=2026-11-19"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let files = sorted_paths(&day);
+    let other = sorted_paths(&pipelines.join("dt=2026-11-19")).remove(0);
 
     // A file removed, then put back under another name.
     let moved = tmp.path().join("moved.gz");
