@@ -1,29 +1,35 @@
 //! The harness floor of a batch: the Lambda's own Runtime API loop posting a response
 //! computed once at start, so `lambda_rt.py` times only the exchange around the
-//! transform (receiving the request, copying and posting the response). `bench.sh`
-//! times it beside the transform.
+//! transform (receiving the request and posting the response). `bench.sh` times it
+//! beside the transform.
 //!
 //! usage, as a Lambda bootstrap: `CPLOGS_TABLE=… CPLOGS_FLOOR_REQUEST=REQUEST.json io_floor`
 
-use cplogs_transform::{runtime, table_from_env, transform_batch_parts};
-use lambda_runtime::Error;
+use cplogs_transform::{runtime, table_from_env, transform_batch_into};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+fn main() -> std::io::Result<()> {
     let init = || {
         let table = table_from_env()?;
         let path = std::env::var("CPLOGS_FLOOR_REQUEST")
             .map_err(|_| "CPLOGS_FLOOR_REQUEST is not set".to_owned())?;
         let request = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
-        transform_batch_parts(table, &request).map_err(|e| e.to_string())
+        let mut response = Vec::new();
+        transform_batch_into(table, &request, &mut response).map_err(|e| e.to_string())?;
+        Ok(response)
     };
+    // The runtime keeps the parts from one invocation to the next: once they hold the
+    // response, there is nothing left to do.
     runtime::serve(
         &runtime::api_from_env()?,
         init,
-        |response: &Vec<Vec<u8>>, _body| Ok::<_, std::convert::Infallible>(response.clone()),
+        |response: &Vec<Vec<u8>>, _body, parts: &mut Vec<Vec<u8>>| {
+            if parts.is_empty() {
+                parts.clone_from(response);
+            }
+            Ok::<_, std::convert::Infallible>(())
+        },
     )
-    .await
 }

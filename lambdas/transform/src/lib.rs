@@ -332,49 +332,70 @@ struct Scratch {
 /// runtime could not deserialise it); a record that cannot be read never fails the
 /// batch.
 pub fn transform_batch(table: Table, body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
-    transform_batch_parts(table, body).map(|parts| parts.concat())
+    let mut parts = Vec::new();
+    transform_batch_into(table, body, &mut parts)?;
+    Ok(parts.concat())
 }
 
-/// [`transform_batch`]'s response as consecutive parts, one per unit of work, as the
-/// Lambda posts it: joining 5 MB into one buffer was a copy and fresh pages on the
-/// one thread the response waits for.
-pub fn transform_batch_parts(table: Table, body: &[u8]) -> Result<Vec<Vec<u8>>, serde_json::Error> {
+/// [`transform_batch`]'s response as consecutive parts, written into `parts`, whose
+/// buffers are reused: the Lambda posts the parts as they are, and keeps them from
+/// one batch to the next, so a warm batch writes its 5 MB into pages already mapped
+/// and never joins them into one buffer.
+pub fn transform_batch_into(
+    table: Table,
+    body: &[u8],
+    parts: &mut Vec<Vec<u8>>,
+) -> Result<(), serde_json::Error> {
     // The request scanner reads plain Firehose requests; anything else, and any record
     // whose data would not pass as a JSON string, goes through serde_json, which then
     // decides what the request holds (or that it is not one).
     if let Some(records) = scan_request(body)
-        && let Some(response) = render(table, &records, true)
+        && render(table, &records, true, parts)
     {
-        return Ok(response);
+        return Ok(());
     }
     let request: BorrowedRequest<'_> = serde_json::from_slice(body)?;
-    render(table, &request.records, false)
-        .ok_or_else(|| de::Error::custom("a record's data is not a JSON string"))
+    if render(table, &request.records, false, parts) {
+        Ok(())
+    } else {
+        Err(de::Error::custom("a record's data is not a JSON string"))
+    }
 }
 
-/// The response for `records` in parts, or `None` when `verify` finds a record whose
-/// `data` serde_json would have refused (a control character, invalid UTF-8).
-fn render(table: Table, records: &[BorrowedRecord<'_>], verify: bool) -> Option<Vec<Vec<u8>>> {
-    let parts: Vec<Option<(Vec<u8>, usize)>> = records
+/// Writes the response for `records` into `parts`; false when `verify` finds a record
+/// whose `data` serde_json would have refused (a control character, invalid UTF-8).
+fn render(
+    table: Table,
+    records: &[BorrowedRecord<'_>],
+    verify: bool,
+    parts: &mut Vec<Vec<u8>>,
+) -> bool {
+    let units = records.len().div_ceil(CHUNK);
+    parts.resize_with(units + 2, Vec::new);
+    let (open, rest) = parts.split_at_mut(1);
+    let (middle, close) = rest.split_at_mut(units);
+    open[0].clear();
+    open[0].extend_from_slice(b"{\"records\":[");
+    close[0].clear();
+    close[0].extend_from_slice(b"]}");
+    let failed: Option<usize> = records
         .par_chunks(CHUNK)
+        .zip(middle.par_iter_mut())
         .enumerate()
-        .map_init(Scratch::default, |scratch, (i, records)| {
-            render_records(table, records, i > 0, verify, scratch)
+        .map_init(Scratch::default, |scratch, (i, (records, out))| {
+            render_records(table, records, i > 0, verify, scratch, out)
         })
-        .collect();
-    let parts: Vec<(Vec<u8>, usize)> = parts.into_iter().collect::<Option<_>>()?;
-    let failed: usize = parts.iter().map(|(_, failed)| failed).sum();
+        .sum();
+    let Some(failed) = failed else {
+        return false;
+    };
     tracing::info!(
         table = table.name(),
         records = records.len(),
         failed,
         "batch transformed"
     );
-    let mut response = Vec::with_capacity(parts.len() + 2);
-    response.push(b"{\"records\":[".to_vec());
-    response.extend(parts.into_iter().map(|(part, _)| part));
-    response.push(b"]}".to_vec());
-    Some(response)
+    true
 }
 
 /// Reads the request's records in place when the body has the plain shape Firehose
@@ -528,30 +549,32 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The response objects of `records`, comma-separated (and preceded by a comma when
-/// `after` other records), and how many failed; `None` when a record's data is not a
-/// valid JSON string.
+/// Writes the response objects of `records` into `out`, comma-separated (and
+/// preceded by a comma when `after` other records): how many failed, or `None` when a
+/// record's data is not a valid JSON string.
 fn render_records(
     table: Table,
     records: &[BorrowedRecord<'_>],
     after: bool,
     verify: bool,
     scratch: &mut Scratch,
-) -> Option<(Vec<u8>, usize)> {
+    out: &mut Vec<u8>,
+) -> Option<usize> {
     // Output lines are shorter than the events they come from; a little slack covers
     // the record's envelope.
     let estimate: usize = records.iter().map(|r| r.data.bytes().len() + 160).sum();
-    let mut out = Vec::with_capacity(estimate);
+    out.clear();
+    out.reserve(estimate);
     let mut failed = 0;
     for (i, record) in records.iter().enumerate() {
         if i > 0 || after {
             out.push(b',');
         }
-        if !render_record(table, record, verify, scratch, &mut out)? {
+        if !render_record(table, record, verify, scratch, out)? {
             failed += 1;
         }
     }
-    Some((out, failed))
+    Some(failed)
 }
 
 /// One response object, as `OutputRecord` serialises: `Some(true)` when transformed,
