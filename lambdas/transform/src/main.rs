@@ -1,7 +1,7 @@
 //! Lambda entry point of the Firehose transform: the Runtime API loop
-//! ([`cplogs_transform::runtime`]) around `cplogs_transform::transform_batch_into`.
+//! ([`cplogs_transform::runtime`]) around `cplogs_transform::transform_stream_into`.
 
-use cplogs_transform::{runtime, table_from_env, transform_batch_into};
+use cplogs_transform::{runtime, table_from_env, transform_stream_into};
 use lambda_runtime::tracing;
 
 // A batch allocates buffers from two threads; mimalloc handles that far better than
@@ -14,6 +14,10 @@ fn main() -> std::io::Result<()> {
     runtime::serve(
         &runtime::api_from_env()?,
         table_from_env,
-        |table, body, parts| transform_batch_into(*table, body, parts),
+        |table, body, buffers| {
+            let length = body.len();
+            let (request, response) = (&mut buffers.request, &mut buffers.response);
+            transform_stream_into(*table, body, length, request, response)
+        },
     )
 }

@@ -30,20 +30,31 @@ pub fn api_from_env() -> io::Result<String> {
     })
 }
 
+/// Buffers a handler fills, kept from one invocation to the next: a batch is up to
+/// 6 MB each way, and pages mapped once serve every invocation.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    /// For the request body, as the handler reads it.
+    pub request: Vec<u8>,
+    /// The response body in consecutive parts, posted in order. They keep their
+    /// content until the handler changes it.
+    pub response: Vec<Vec<u8>>,
+}
+
 /// Serves invocations from the Runtime API at `api` (`host:port`) until it goes away:
 /// `init` runs once (its error is reported as the function's init error), then
-/// `handler` once per request body, writing the response body into the parts it is
-/// given, which are posted in order. The parts keep their buffers (and their content)
-/// from one invocation to the next.
+/// `handler` once per invocation, reading the request body as it arrives and writing
+/// the response into [`Buffers::response`].
 ///
 /// A handler error fails that invocation as `Runtime.DeserializationError` (the body
 /// is not the request the function takes); a panic fails it as `Runtime.Panic`
 /// instead of ending the runtime, so Firehose retries the batch. An error talking to
-/// the Runtime API ends the runtime (Lambda starts a new one).
+/// the Runtime API, reading the body included, ends the runtime (Lambda starts a new
+/// one).
 pub fn serve<S, E: Display>(
     api: &str,
     init: impl FnOnce() -> Result<S, String>,
-    handler: impl Fn(&S, &[u8], &mut Vec<Vec<u8>>) -> Result<(), E>,
+    handler: impl Fn(&S, &mut Body<'_>, &mut Buffers) -> Result<(), E>,
 ) -> io::Result<()> {
     let mut connection = Connection::new(api);
     let state = match init() {
@@ -55,21 +66,42 @@ pub fn serve<S, E: Display>(
             return Err(io::Error::other(message));
         }
     };
-    // A batch is up to 6 MB each way: pages mapped once serve every invocation.
-    let mut request = Vec::new();
-    let mut response: Vec<Vec<u8>> = Vec::new();
+    let mut buffers = Buffers::default();
+    // A body without a length (chunked), read whole before the handler sees it.
+    let mut spill = Vec::new();
     loop {
-        let invocation = connection.next(&mut request)?;
+        let (invocation, head) = connection.next()?;
         let span = tracing::info_span!("Lambda runtime invoke", requestId = %invocation.request_id);
-        let outcome = span.in_scope(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                handler(&state, &request, &mut response)
-            }))
-        });
+        let outcome = {
+            let mut body = match head.length {
+                Some(length) if !head.chunked => Body {
+                    source: Source::Connection(&mut connection, head.close),
+                    remaining: length,
+                    length,
+                    failed: None,
+                },
+                _ => {
+                    connection.read_body(&head, &mut spill)?;
+                    Body {
+                        source: Source::Memory(&spill),
+                        remaining: spill.len(),
+                        length: spill.len(),
+                        failed: None,
+                    }
+                }
+            };
+            let outcome = span.in_scope(|| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    handler(&state, &mut body, &mut buffers)
+                }))
+            });
+            body.finish()?;
+            outcome
+        };
         let base = format!("{API}/invocation/{}", invocation.request_id);
         match outcome {
             Ok(Ok(())) => {
-                let parts: Vec<&[u8]> = response.iter().map(Vec::as_slice).collect();
+                let parts: Vec<&[u8]> = buffers.response.iter().map(Vec::as_slice).collect();
                 connection.post(&format!("{base}/response"), &invocation, &[], &parts)?;
             }
             Ok(Err(e)) => {
@@ -83,6 +115,78 @@ pub fn serve<S, E: Display>(
                 connection.post_error(&path, "Runtime.Panic", "the transform panicked")?;
             }
         }
+    }
+}
+
+/// An invocation's request body, read as it arrives: [`Body::len`] bytes in all.
+pub struct Body<'c> {
+    source: Source<'c>,
+    remaining: usize,
+    length: usize,
+    /// Why reading failed: the connection is no longer usable.
+    failed: Option<(io::ErrorKind, String)>,
+}
+
+/// Where a body's bytes come from.
+enum Source<'c> {
+    /// The connection, which is closed after the body when the server said so.
+    Connection(&'c mut Connection, bool),
+    /// A body read whole beforehand.
+    Memory(&'c [u8]),
+}
+
+impl Body<'_> {
+    /// The length of the whole body.
+    pub fn len(&self) -> usize {
+        self.length
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.length == 0
+    }
+
+    /// Reads what the handler left, so the connection is ready for the reply; an
+    /// error if the body could not be read (the runtime then ends).
+    fn finish(&mut self) -> io::Result<()> {
+        if let Some((kind, message)) = &self.failed {
+            return Err(io::Error::new(
+                *kind,
+                format!("reading an invocation: {message}"),
+            ));
+        }
+        io::copy(self, &mut io::sink())?;
+        if let Source::Connection(connection, true) = &mut self.source {
+            connection.stream = None;
+        }
+        Ok(())
+    }
+}
+
+impl Read for Body<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min(self.remaining);
+        if want == 0 {
+            return Ok(0);
+        }
+        let read = match &mut self.source {
+            Source::Connection(connection, _) => connection.read_some(&mut buf[..want]),
+            Source::Memory(bytes) => bytes.read(&mut buf[..want]),
+        };
+        let error = match read {
+            Ok(0) => io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the Runtime API closed the connection inside a body",
+            ),
+            Ok(n) => {
+                self.remaining -= n;
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => e,
+        };
+        self.failed = Some((error.kind(), error.to_string()));
+        Err(error)
     }
 }
 
@@ -140,9 +244,9 @@ impl Connection {
         open(&mut self.stream)
     }
 
-    /// Waits for the next invocation and reads its body into `body` (whose buffer is
-    /// reused). A connection the server closed while idle is opened again once.
-    fn next(&mut self, body: &mut Vec<u8>) -> io::Result<Invocation> {
+    /// Waits for the next invocation: its ids and the head of its body, which is
+    /// left to read. A connection the server closed while idle is opened again once.
+    fn next(&mut self) -> io::Result<(Invocation, Head)> {
         let request = format!(
             "GET {API}/invocation/next HTTP/1.1\r\nHost: {}\r\n\r\n",
             self.address
@@ -155,21 +259,23 @@ impl Connection {
             }
             head => head?,
         };
-        self.read_body(&head, body)?;
         if head.status != 200 {
+            let mut body = Vec::new();
+            self.read_body(&head, &mut body)?;
             return Err(protocol(format!(
                 "the Runtime API answered {} to the next invocation: {}",
                 head.status,
                 String::from_utf8_lossy(&body[..body.len().min(500)])
             )));
         }
-        let request_id = head.request_id.ok_or_else(|| {
+        let request_id = head.request_id.clone().ok_or_else(|| {
             protocol("the Runtime API sent an invocation without a request id".into())
         })?;
-        Ok(Invocation {
+        let invocation = Invocation {
             request_id,
-            invocation_id: head.invocation_id,
-        })
+            invocation_id: head.invocation_id.clone(),
+        };
+        Ok((invocation, head))
     }
 
     /// Posts `parts` as one body with its exact `Content-Length` (the Runtime API
@@ -298,6 +404,19 @@ impl Connection {
         #[cfg(target_os = "linux")]
         socket2::SockRef::from(&*stream).set_tcp_quickack(true)?;
         read
+    }
+
+    /// Reads some bytes into `out`: from the inbox while it holds any, then straight
+    /// from the socket.
+    fn read_some(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buffered = self.inbox.len() - self.used;
+        if buffered == 0 {
+            return open(&mut self.stream)?.read(out);
+        }
+        let n = buffered.min(out.len());
+        out[..n].copy_from_slice(&self.inbox[self.used..self.used + n]);
+        self.used += n;
+        Ok(n)
     }
 
     /// Fills `out` exactly: from the inbox first, then straight from the socket.

@@ -1,14 +1,19 @@
-//! `transform_batch` (what the Lambda runs: raw request body in, response body out)
-//! against the typed path it replaced (`TransformRequest` → `handle` →
-//! `TransformResponse`, serialised by serde_json as lambda_runtime did): the same bytes
-//! for the samples, hostile records, thousands of mutated and random records, and odd
-//! but valid requests; and an error exactly when the typed request does not parse.
+//! `transform_batch` (raw request body in, response body out) and
+//! `transform_stream_into` (what the Lambda runs: the same, read as it arrives, here in
+//! pieces of every size from 1 byte up) against the typed path they replaced
+//! (`TransformRequest` → `handle` → `TransformResponse`, serialised by serde_json as
+//! lambda_runtime did): the same bytes for the samples, hostile records, thousands of
+//! mutated and random records, and odd but valid requests; and an error exactly when
+//! the typed request does not parse.
 
 use std::path::PathBuf;
 
 use base64_simd::STANDARD;
 use cplogs::Table;
-use cplogs_transform::{TransformRequest, handle, transform_batch};
+use std::cell::Cell;
+use std::io::Read;
+
+use cplogs_transform::{TransformRequest, handle, transform_batch, transform_stream_into};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -34,10 +39,65 @@ fn typed(table: Table, body: &[u8]) -> Option<Vec<u8>> {
     Some(serde_json::to_vec(&handle(table, request)).unwrap())
 }
 
-/// Both paths on one request body.
+/// A body that arrives in pieces of sizes from a seeded sequence (1 byte up to a
+/// few kilobytes: within a string, across records).
+struct Pieces<'a> {
+    rest: &'a [u8],
+    rng: Rng,
+}
+
+impl Read for Pieces<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let size = match self.rng.below(4) {
+            0 => 1 + self.rng.below(8),
+            1 => 1 + self.rng.below(200),
+            _ => 1 + self.rng.below(5000),
+        };
+        let size = size.min(buf.len());
+        self.rest.read(&mut buf[..size])
+    }
+}
+
+thread_local! {
+    /// Seeds of the streamed reads, different for every body.
+    static SEED: Cell<u64> = const { Cell::new(0x9e37_79b9_7f4a_7c15) };
+}
+
+/// The streaming path, reading `body` in pieces into reused buffers (left with the
+/// last body's bytes, as in the Lambda).
+fn streamed(table: Table, body: &[u8]) -> Option<Vec<u8>> {
+    thread_local! {
+        static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<Vec<u8>>)> = Default::default();
+    }
+    let seed = SEED.with(|s| {
+        s.set(
+            s.get()
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1),
+        );
+        s.get() | 1
+    });
+    let mut pieces = Pieces {
+        rest: body,
+        rng: Rng(seed),
+    };
+    BUFFERS.with(|b| {
+        let (request, parts) = &mut *b.borrow_mut();
+        transform_stream_into(table, &mut pieces, body.len(), request, parts).ok()?;
+        Some(parts.concat())
+    })
+}
+
+/// The three paths on one request body.
 fn same(table: Table, body: &[u8]) {
     let want = typed(table, body);
     let got = transform_batch(table, body).ok();
+    let streamed = streamed(table, body);
+    assert!(
+        streamed == got,
+        "the streamed response differs from the whole one for {}",
+        String::from_utf8_lossy(&body[..body.len().min(2000)])
+    );
     match (&got, &want) {
         (Some(a), Some(b)) if a == b => {}
         (None, None) => {}

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cplogs::Table;
-use cplogs_transform::{runtime, transform_batch, transform_batch_into};
+use cplogs_transform::{runtime, transform_batch, transform_batch_into, transform_stream_into};
 
 /// One HTTP request as the fake Runtime API saw it.
 #[derive(Debug)]
@@ -74,6 +74,9 @@ struct Manner {
     close: bool,
     /// Replies to invocations refused with 413, as Lambda refuses one over its limit.
     refuse: bool,
+    /// Invocation bodies announced 100 bytes longer than they are, and the
+    /// connection closed after them.
+    short: bool,
 }
 
 /// Serves `bodies` as invocations `r0`, `r1`, … and sends every POST it receives.
@@ -121,8 +124,12 @@ fn fake_runtime_api(bodies: Vec<Vec<u8>>, manner: Manner, posts: mpsc::Sender<Se
                             writer.write_all(b"0\r\nX-Trailer: 1\r\n\r\n").unwrap();
                         }
                         None => {
-                            write!(writer, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+                            let announced = body.len() + if manner.short { 100 } else { 0 };
+                            write!(writer, "Content-Length: {announced}\r\n\r\n").unwrap();
                             writer.write_all(&body).unwrap();
+                            if manner.short {
+                                return;
+                            }
                         }
                     }
                 } else {
@@ -173,19 +180,38 @@ const TABLE: Table = Table::Action;
 /// Runs the transform's Runtime API loop against the fake with `bodies`, on its own
 /// thread; `init` fails when given an error.
 fn run(bodies: Vec<Vec<u8>>, manner: Manner, init: Result<(), String>) -> mpsc::Receiver<Seen> {
+    run_to_end(bodies, manner, init).0
+}
+
+/// [`run`], and how the loop ended.
+fn run_to_end(
+    bodies: Vec<Vec<u8>>,
+    manner: Manner,
+    init: Result<(), String>,
+) -> (mpsc::Receiver<Seen>, mpsc::Receiver<std::io::Result<()>>) {
     let (tx, rx) = mpsc::channel();
+    let (ended, end) = mpsc::channel();
     let address = fake_runtime_api(bodies, manner, tx);
     std::thread::spawn(move || {
-        let _ = runtime::serve(
+        let outcome = runtime::serve(
             &address,
             move || init.map(|()| TABLE),
-            |table: &Table, body: &[u8], parts: &mut Vec<Vec<u8>>| {
-                assert!(body != b"panic", "asked to");
-                transform_batch_into(*table, body, parts)
+            |table: &Table, body: &mut runtime::Body<'_>, buffers: &mut runtime::Buffers| {
+                let length = body.len();
+                let transformed = transform_stream_into(
+                    *table,
+                    body,
+                    length,
+                    &mut buffers.request,
+                    &mut buffers.response,
+                );
+                assert!(buffers.request != b"panic", "asked to");
+                transformed
             },
         );
+        let _ = ended.send(outcome);
     });
-    rx
+    (rx, end)
 }
 
 fn receive(rx: &mpsc::Receiver<Seen>) -> Seen {
@@ -307,4 +333,20 @@ fn an_init_error_is_reported_as_one() {
     assert_eq!(doc["errorMessage"], "CPLOGS_TABLE is not set");
     // Nothing else: the runtime ended.
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+#[test]
+fn a_body_cut_short_ends_the_runtime_without_a_reply() {
+    let manner = Manner {
+        short: true,
+        ..Manner::default()
+    };
+    let (rx, end) = run_to_end(vec![batch(100)], manner, Ok(()));
+    let outcome = end
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the runtime ends");
+    let error = outcome.expect_err("an error");
+    assert!(error.to_string().contains("inside a body"), "{error}");
+    // No reply was posted for the half-read batch: Lambda retries it.
+    assert!(rx.try_recv().is_err());
 }
