@@ -2,6 +2,7 @@
 //! threads while the rest of the body is still being read, so the reading (a few
 //! milliseconds for a 6 MB batch) and the work overlap instead of adding up.
 
+use std::cell::RefCell;
 use std::io::{self, Read};
 use std::sync::mpsc;
 
@@ -40,8 +41,15 @@ pub fn transform_stream_into(
     // Stale bytes beyond what is read are overwritten before they are looked at, so
     // a buffer already this large is not cleared again.
     request.resize(length, 0);
-    // Buffers of the last response, taken by the units one by one.
+    // Buffers of the last response: its small first and last parts frame this one,
+    // the others are taken by the units one by one.
     let mut spare = std::mem::take(parts);
+    let last = spare.pop().unwrap_or_default();
+    let first = if spare.is_empty() {
+        Vec::new()
+    } else {
+        spare.swap_remove(0)
+    };
     let (sent, rendered) = mpsc::channel();
     let (records, streamed) = rayon::in_place_scope(|scope| {
         let mut read = Reader {
@@ -100,8 +108,7 @@ pub fn transform_stream_into(
     let mut middle = done.into_iter().map(|(_, out, _)| out);
     match failed {
         Some(failed) if streamed => {
-            let mut first = spare.pop().unwrap_or_default();
-            let mut last = spare.pop().unwrap_or_default();
+            let (mut first, mut last) = (first, last);
             frame(&mut first, &mut last);
             parts.push(first);
             parts.extend(&mut middle);
@@ -111,11 +118,23 @@ pub fn transform_stream_into(
         }
         _ => {
             // Keep the buffers for the slow path.
+            parts.push(first);
             parts.extend(middle.chain(spare));
+            parts.push(last);
             transform_batch_into(table, request, parts)?;
             Ok(())
         }
     }
+}
+
+/// The most read at once. A body that arrived while the reader was away is all there
+/// in one read; scanning all of it before the first unit is spawned would leave the
+/// workers idle, so it is taken in pieces of about a hundred records.
+const READ: usize = 128 * 1024;
+
+thread_local! {
+    /// Each worker's buffers, kept from unit to unit and batch to batch.
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 /// What a rendered unit sends back: its place, its part of the response, and how
@@ -141,14 +160,9 @@ impl<'scope> Units<'_, 'scope> {
         let (sent, table, index) = (self.sent.clone(), self.table, self.count);
         self.count += 1;
         self.scope.spawn(move |_| {
-            let failed = render_records(
-                table,
-                &work,
-                index > 0,
-                true,
-                &mut Scratch::default(),
-                &mut out,
-            );
+            let failed = SCRATCH.with_borrow_mut(|scratch| {
+                render_records(table, &work, index > 0, true, scratch, &mut out)
+            });
             // The receiver outlives the scope.
             let _ = sent.send((index, out, failed));
         });
@@ -174,10 +188,11 @@ impl<'a> Reader<'a> {
         done
     }
 
-    /// Reads what has arrived since.
+    /// Reads what has arrived since, up to [`READ`] bytes.
     fn more(&mut self, body: &mut impl Read) -> io::Result<()> {
+        let end = self.rest.len().min(self.have + READ);
         let read = loop {
-            match body.read(&mut self.rest[self.have..]) {
+            match body.read(&mut self.rest[self.have..end]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 read => break read?,
             }
