@@ -32,6 +32,11 @@ use serde_json::value::{RawValue, to_raw_value};
 pub use batch::{transform_batch, transform_batch_into};
 pub use stream::{StreamError, transform_stream_into};
 
+/// The largest body read, either way: Lambda hands a synchronously invoked function
+/// (as Firehose invokes it) at most 6 MB; ten times that leaves room, while a length
+/// from a broken peer cannot claim any memory it likes.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
 /// Environment variable naming the table this function serves.
 pub const TABLE_ENV: &str = "CPLOGS_TABLE";
 

@@ -18,6 +18,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use lambda_runtime::tracing;
 
+use crate::MAX_BODY;
+
 const API: &str = "/2018-06-01/runtime";
 
 /// The most header bytes accepted in one response: the Runtime API sends a handful.
@@ -453,6 +455,7 @@ impl Connection {
     /// length is known, bytes past the last body's end are left as they are until
     /// overwritten, so a buffer as large as the body is never zeroed again.
     fn read_body(&mut self, head: &Head, body: &mut Vec<u8>) -> io::Result<()> {
+        let too_large = || protocol(format!("a body of more than {MAX_BODY} bytes"));
         if head.chunked {
             body.clear();
             loop {
@@ -468,6 +471,9 @@ impl Connection {
                     break;
                 }
                 let start = body.len();
+                if size > MAX_BODY - start {
+                    return Err(too_large());
+                }
                 body.resize(start + size, 0);
                 self.read_exact(&mut body[start..])?;
                 if !self.read_line()?.is_empty() {
@@ -475,6 +481,9 @@ impl Connection {
                 }
             }
         } else if let Some(length) = head.length {
+            if length > MAX_BODY {
+                return Err(too_large());
+            }
             body.resize(length, 0);
             self.read_exact(body)?;
         } else {
@@ -482,8 +491,12 @@ impl Connection {
             body.clear();
             body.extend_from_slice(&self.inbox[self.used..]);
             self.used = self.inbox.len();
-            open(&mut self.stream)?.read_to_end(body)?;
+            let stream = open(&mut self.stream)?;
+            stream.take((MAX_BODY + 1) as u64).read_to_end(body)?;
             self.stream = None;
+            if body.len() > MAX_BODY {
+                return Err(too_large());
+            }
         }
         if head.close {
             self.stream = None;

@@ -10,7 +10,7 @@ use cplogs::Table;
 
 use crate::batch::{BorrowedRecord, CHUNK, Scratch, frame, log_batch, render_records};
 use crate::scan::Streaming;
-use crate::transform_batch_into;
+use crate::{MAX_BODY, transform_batch_into};
 
 /// Why a request could not be transformed.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,9 @@ pub enum StreamError {
     /// The body is not a Firehose transformation request.
     #[error("{0}")]
     Request(#[from] serde_json::Error),
+    /// The body is longer than any request Lambda passes ([`MAX_BODY`]).
+    #[error("the request is {0} bytes, more than any Lambda invocation carries")]
+    TooLarge(usize),
 }
 
 /// [`transform_batch_into`] on a body of `length` bytes read from `body`, which ends
@@ -30,7 +33,7 @@ pub enum StreamError {
 /// are complete and rendered in units of [`CHUNK`] on the worker threads. A request
 /// that is not of the plain shape, or whose units cannot all be rendered on the fast
 /// path, is transformed again from the whole body by [`transform_batch_into`], which
-/// decides what it holds.
+/// decides what it holds. A body over [`MAX_BODY`] is refused before anything is read.
 pub fn transform_stream_into(
     table: Table,
     body: &mut impl Read,
@@ -38,6 +41,9 @@ pub fn transform_stream_into(
     request: &mut Vec<u8>,
     parts: &mut Vec<Vec<u8>>,
 ) -> Result<(), StreamError> {
+    if length > MAX_BODY {
+        return Err(StreamError::TooLarge(length));
+    }
     // Stale bytes beyond what is read are overwritten before they are looked at, so
     // a buffer already this large is not cleared again.
     request.resize(length, 0);
@@ -209,5 +215,55 @@ impl<'a> Reader<'a> {
         self.have += read;
         self.received += read;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body that must not be read.
+    struct Untouched;
+
+    impl Read for Untouched {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            panic!("read a body that was refused");
+        }
+    }
+
+    #[test]
+    fn a_length_no_invocation_has_is_refused_before_reading_or_allocating() {
+        let (mut request, mut parts) = (Vec::new(), Vec::new());
+        for length in [MAX_BODY + 1, usize::MAX] {
+            let outcome = transform_stream_into(
+                Table::Action,
+                &mut Untouched,
+                length,
+                &mut request,
+                &mut parts,
+            );
+            assert!(
+                matches!(outcome, Err(StreamError::TooLarge(n)) if n == length),
+                "{outcome:?}"
+            );
+            assert_eq!(request.capacity(), 0);
+        }
+    }
+
+    #[test]
+    fn a_body_shorter_than_its_length_is_a_read_error() {
+        let (mut request, mut parts) = (Vec::new(), Vec::new());
+        let body = br#"{"records":[{"recordId":"1","data":"e30="}]}"#;
+        let outcome = transform_stream_into(
+            Table::Action,
+            &mut &body[..],
+            body.len() + 10,
+            &mut request,
+            &mut parts,
+        );
+        let Err(StreamError::Read(e)) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
     }
 }

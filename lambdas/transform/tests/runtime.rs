@@ -77,6 +77,8 @@ struct Manner {
     /// Invocation bodies announced 100 bytes longer than they are, and the
     /// connection closed after them.
     short: bool,
+    /// Invocation bodies in one chunk announced as 256 TB.
+    huge: bool,
 }
 
 /// Serves `bodies` as invocations `r0`, `r1`, … and sends every POST it receives.
@@ -111,6 +113,13 @@ fn fake_runtime_api(bodies: Vec<Vec<u8>>, manner: Manner, posts: mpsc::Sender<Se
                          Lambda-Runtime-Deadline-Ms: 9999999999999\r\n{close}"
                     );
                     writer.write_all(head.as_bytes()).unwrap();
+                    if manner.huge {
+                        writer
+                            .write_all(b"Transfer-Encoding: chunked\r\n\r\nffffffffffff\r\n")
+                            .unwrap();
+                        writer.write_all(&body).unwrap();
+                        return;
+                    }
                     match manner.chunked {
                         Some(size) => {
                             writer
@@ -336,17 +345,30 @@ fn an_init_error_is_reported_as_one() {
 }
 
 #[test]
-fn a_body_cut_short_ends_the_runtime_without_a_reply() {
-    let manner = Manner {
-        short: true,
-        ..Manner::default()
-    };
-    let (rx, end) = run_to_end(vec![batch(100)], manner, Ok(()));
-    let outcome = end
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the runtime ends");
-    let error = outcome.expect_err("an error");
-    assert!(error.to_string().contains("inside a body"), "{error}");
-    // No reply was posted for the half-read batch: Lambda retries it.
-    assert!(rx.try_recv().is_err());
+fn a_body_cut_short_or_too_long_ends_the_runtime_without_a_reply() {
+    for (manner, says) in [
+        (
+            Manner {
+                short: true,
+                ..Manner::default()
+            },
+            "inside a body",
+        ),
+        (
+            Manner {
+                huge: true,
+                ..Manner::default()
+            },
+            "a body of more than",
+        ),
+    ] {
+        let (rx, end) = run_to_end(vec![batch(100)], manner, Ok(()));
+        let outcome = end
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the runtime ends");
+        let error = outcome.expect_err("an error");
+        assert!(error.to_string().contains(says), "{error}");
+        // No reply was posted for the batch: Lambda retries it.
+        assert!(rx.try_recv().is_err());
+    }
 }
