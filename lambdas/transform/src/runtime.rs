@@ -273,6 +273,13 @@ impl Connection {
         let request_id = head.request_id.clone().ok_or_else(|| {
             protocol("the Runtime API sent an invocation without a request id".into())
         })?;
+        // It goes into the reply's path.
+        let path_safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if request_id.is_empty() || !request_id.chars().all(path_safe) {
+            return Err(protocol(format!(
+                "a request id unfit for a path: {request_id:?}"
+            )));
+        }
         let invocation = Invocation {
             request_id,
             invocation_id: head.invocation_id.clone(),

@@ -79,6 +79,8 @@ struct Manner {
     short: bool,
     /// Invocation bodies in one chunk announced as 256 TB.
     huge: bool,
+    /// This request id for every invocation, instead of `r0`, `r1`, ….
+    id: Option<&'static str>,
 }
 
 /// Serves `bodies` as invocations `r0`, `r1`, … and sends every POST it receives.
@@ -106,9 +108,10 @@ fn fake_runtime_api(bodies: Vec<Vec<u8>>, manner: Manner, posts: mpsc::Sender<Se
                         std::thread::sleep(Duration::from_secs(3600));
                         return;
                     };
+                    let id = manner.id.map_or(format!("r{i}"), str::to_owned);
                     let head = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
-                         Lambda-Runtime-Aws-Request-Id: r{i}\r\n\
+                         Lambda-Runtime-Aws-Request-Id: {id}\r\n\
                          Lambda-Runtime-Invocation-Id: inv{i}\r\n\
                          Lambda-Runtime-Deadline-Ms: 9999999999999\r\n{close}"
                     );
@@ -345,7 +348,7 @@ fn an_init_error_is_reported_as_one() {
 }
 
 #[test]
-fn a_body_cut_short_or_too_long_ends_the_runtime_without_a_reply() {
+fn a_body_cut_short_or_too_long_or_a_bad_request_id_ends_the_runtime_without_a_reply() {
     for (manner, says) in [
         (
             Manner {
@@ -360,6 +363,13 @@ fn a_body_cut_short_or_too_long_ends_the_runtime_without_a_reply() {
                 ..Manner::default()
             },
             "a body of more than",
+        ),
+        (
+            Manner {
+                id: Some("../../init/error x"),
+                ..Manner::default()
+            },
+            "a request id unfit for a path",
         ),
     ] {
         let (rx, end) = run_to_end(vec![batch(100)], manner, Ok(()));
