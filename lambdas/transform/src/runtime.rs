@@ -1,6 +1,6 @@
 //! A minimal Lambda Runtime API client on one blocking HTTP/1.1 connection: hands each
-//! raw request body to a function and posts the bytes it writes (or the Runtime API's
-//! error document).
+//! raw request body to a function as it arrives ([`Body`]) and posts the bytes it
+//! writes (or the Runtime API's error document).
 //!
 //! Not `lambda_runtime::run`: that deserialises every request into a value and
 //! serialises every response again, single-threaded, which cost more than the
