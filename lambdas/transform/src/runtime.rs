@@ -64,7 +64,7 @@ pub fn serve<S, E: Display>(
         Err(message) => {
             // Lambda shows this as the function's init error.
             let path = format!("{API}/init/error");
-            connection.post_error(&path, "Runtime.InitError", &message)?;
+            connection.post_error(&path, None, "Runtime.InitError", &message)?;
             return Err(io::Error::other(message));
         }
     };
@@ -76,20 +76,12 @@ pub fn serve<S, E: Display>(
         let span = tracing::info_span!("Lambda runtime invoke", requestId = %invocation.request_id);
         let outcome = {
             let mut body = match head.length {
-                Some(length) if !head.chunked => Body {
-                    source: Source::Connection(&mut connection, head.close),
-                    remaining: length,
-                    length,
-                    failed: None,
-                },
+                Some(length) if !head.chunked => {
+                    Body::new(Source::Connection(&mut connection, head.close), length)
+                }
                 _ => {
                     connection.read_body(&head, &mut spill)?;
-                    Body {
-                        source: Source::Memory(&spill),
-                        remaining: spill.len(),
-                        length: spill.len(),
-                        failed: None,
-                    }
+                    Body::new(Source::Memory(&spill), spill.len())
                 }
             };
             let outcome = span.in_scope(|| {
@@ -101,20 +93,21 @@ pub fn serve<S, E: Display>(
             outcome
         };
         let base = format!("{API}/invocation/{}", invocation.request_id);
+        let id = invocation.invocation_id.as_deref();
         match outcome {
             Ok(Ok(())) => {
                 let parts: Vec<&[u8]> = buffers.response.iter().map(Vec::as_slice).collect();
-                connection.post(&format!("{base}/response"), &invocation, &[], &parts)?;
+                connection.post(&format!("{base}/response"), id, &[], &parts)?;
             }
             Ok(Err(e)) => {
                 let message = format!("not a Firehose transformation request: {e}");
                 tracing::error!(%message, "invocation failed");
                 let path = format!("{base}/error");
-                connection.post_error(&path, "Runtime.DeserializationError", &message)?;
+                connection.post_error(&path, id, "Runtime.DeserializationError", &message)?;
             }
             Err(_) => {
                 let path = format!("{base}/error");
-                connection.post_error(&path, "Runtime.Panic", "the transform panicked")?;
+                connection.post_error(&path, id, "Runtime.Panic", "the transform panicked")?;
             }
         }
     }
@@ -137,7 +130,16 @@ enum Source<'c> {
     Memory(&'c [u8]),
 }
 
-impl Body<'_> {
+impl<'c> Body<'c> {
+    fn new(source: Source<'c>, length: usize) -> Body<'c> {
+        Body {
+            source,
+            remaining: length,
+            length,
+            failed: None,
+        }
+    }
+
     /// The length of the whole body.
     pub fn len(&self) -> usize {
         self.length
@@ -288,11 +290,12 @@ impl Connection {
     }
 
     /// Posts `parts` as one body with its exact `Content-Length` (the Runtime API
-    /// takes no chunked body unless the function streams) and reads the answer.
+    /// takes no chunked body unless the function streams) and reads the answer;
+    /// `invocation_id` is the invocation's, echoed.
     fn post(
         &mut self,
         path: &str,
-        invocation: &Invocation,
+        invocation_id: Option<&str>,
         headers: &[(&str, &str)],
         parts: &[&[u8]],
     ) -> io::Result<()> {
@@ -301,7 +304,7 @@ impl Connection {
             "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {length}\r\n",
             self.address
         );
-        if let Some(id) = &invocation.invocation_id {
+        if let Some(id) = invocation_id {
             head.push_str(&format!("Lambda-Runtime-Invocation-Id: {id}\r\n"));
         }
         for (name, value) in headers {
@@ -324,7 +327,13 @@ impl Connection {
     }
 
     /// Posts the Runtime API's error document.
-    fn post_error(&mut self, path: &str, error_type: &str, message: &str) -> io::Result<()> {
+    fn post_error(
+        &mut self,
+        path: &str,
+        invocation_id: Option<&str>,
+        error_type: &str,
+        message: &str,
+    ) -> io::Result<()> {
         let document = serde_json::to_vec(&serde_json::json!({
             "errorType": error_type,
             "errorMessage": message,
@@ -334,11 +343,7 @@ impl Connection {
             ("Content-Type", "application/vnd.aws.lambda.error+json"),
             ("Lambda-Runtime-Function-Error-Type", error_type),
         ];
-        let invocation = Invocation {
-            request_id: String::new(),
-            invocation_id: None,
-        };
-        self.post(path, &invocation, &headers, &[&document])
+        self.post(path, invocation_id, &headers, &[&document])
     }
 
     /// Sends one request (its head, then `body` in one vectored write) and reads the
@@ -428,14 +433,15 @@ impl Connection {
         Ok(n)
     }
 
-    /// Fills `out` exactly: from the inbox first, then straight from the socket.
-    fn read_exact(&mut self, out: &mut [u8]) -> io::Result<()> {
-        let buffered = (self.inbox.len() - self.used).min(out.len());
-        let (head, rest) = out.split_at_mut(buffered);
-        head.copy_from_slice(&self.inbox[self.used..self.used + buffered]);
-        self.used += buffered;
-        if !rest.is_empty() {
-            open(&mut self.stream)?.read_exact(rest)?;
+    /// Fills `out` exactly, by [`Connection::read_some`].
+    fn read_exact(&mut self, mut out: &mut [u8]) -> io::Result<()> {
+        while !out.is_empty() {
+            match self.read_some(out) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => out = &mut out[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
