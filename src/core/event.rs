@@ -369,6 +369,7 @@ impl<'a> Event<'a> {
     /// keys, structs sent as arrays, nesting deeper than 64, any syntax error) it hands
     /// to serde_json, which then decides: so the scanner can only ever be slower, never
     /// different (the differential tests in `core::transform` check this).
+    #[inline]
     pub fn from_json(text: &'a str) -> Result<Event<'a>, serde_json::Error> {
         match scan::event(text) {
             Some(event) => Ok(event),
@@ -383,39 +384,6 @@ pub(crate) fn scanned(text: &str) -> bool {
     scan::event(text).is_some()
 }
 
-/// Index of the first byte at or after `from` that a JSON string cannot hold as it is
-/// (`"`, `\` or a control character), or `bytes.len()`.
-///
-/// Eight bytes at a time (the SWAR test serde_json uses): the lowest flagged byte is
-/// always a true match, because a borrow only runs from a matching byte upwards.
-pub(crate) fn find_json_special(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let c = u64::from_le_bytes(word);
-        let ctrl = c.wrapping_sub(ONES * 0x20) & !c;
-        let q = c ^ (ONES * u64::from(b'"'));
-        let quote = q.wrapping_sub(ONES) & !q;
-        let b = c ^ (ONES * u64::from(b'\\'));
-        let backslash = b.wrapping_sub(ONES) & !b;
-        let found = (ctrl | quote | backslash) & HIGH;
-        if found != 0 {
-            return i + (found.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while let Some(&c) = bytes.get(i) {
-        if c < 0x20 || c == b'"' || c == b'\\' {
-            return i;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
 /// The scanner behind [`Event::from_json`]. Every function returns `None` as soon as
 /// the input leaves the shape it reads exactly like serde_json; `None` never means
 /// "invalid", only "let serde_json decide".
@@ -424,8 +392,8 @@ mod scan {
 
     use super::{
         ActionType, Detail, Event, ExecutionResult, ExecutionTrigger, LenientInt, Str, Text,
-        find_json_special,
     };
+    use crate::core::special::find_json_special;
 
     /// Nesting deeper than this inside an ignored value goes to serde_json (which
     /// skips any depth without recursion); a u64 holds the kind of each level.
@@ -448,6 +416,7 @@ mod scan {
     }
 
     impl<'a> Cursor<'a> {
+        #[inline(always)]
         fn ws(&mut self) {
             while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
                 self.pos += 1;
@@ -455,11 +424,13 @@ mod scan {
         }
 
         /// The next byte after whitespace, not consumed.
+        #[inline(always)]
         fn peek(&mut self) -> Option<u8> {
             self.ws();
             self.bytes.get(self.pos).copied()
         }
 
+        #[inline(always)]
         fn eat(&mut self, byte: u8) -> Option<()> {
             (self.peek()? == byte).then(|| self.pos += 1)
         }
@@ -469,6 +440,7 @@ mod scan {
             (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
         }
 
+        #[inline(always)]
         /// A string at the cursor (the `"` not yet consumed), validated as serde_json
         /// validates strings it skips: the byte range of its content and whether it
         /// holds escapes.
@@ -543,6 +515,7 @@ mod scan {
 
         /// An object key without escapes (serde matches field names after
         /// unescaping; escaped keys are rare enough to leave to it), and its `:`.
+        #[inline(always)]
         fn key(&mut self) -> Option<&'a [u8]> {
             let (start, end, escaped) = self.string()?;
             if escaped {
@@ -642,6 +615,7 @@ mod scan {
         /// A string value. Without escapes it borrows the input, exactly as serde_json
         /// does; with escapes serde_json reads the literal itself, so the unescaping
         /// (surrogate pairs included) is its own.
+        #[inline(always)]
         fn str(&mut self) -> Option<Str<'a>> {
             let (start, end, escaped) = self.string()?;
             if escaped {
@@ -652,6 +626,7 @@ mod scan {
         }
 
         /// `Option<Str>`: a string or `null`.
+        #[inline(always)]
         fn opt_str(&mut self) -> Option<Option<Str<'a>>> {
             match self.peek()? {
                 b'"' => self.str().map(Some),
@@ -924,45 +899,6 @@ mod tests {
         serde_json::from_str::<LenientInt>(json)
             .map(|v| v.0)
             .map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn special_bytes_are_found_wherever_they_are() {
-        let naive = |b: &[u8], from: usize| {
-            (from..b.len())
-                .find(|&i| b[i] < 0x20 || b[i] == b'"' || b[i] == b'\\')
-                .unwrap_or(b.len())
-        };
-        // Every special byte (and none) at every position of strings around the
-        // search's 8-byte steps, searched from every start.
-        for len in [0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100] {
-            for special in [
-                None,
-                Some(b'"'),
-                Some(b'\\'),
-                Some(0u8),
-                Some(0x1f),
-                Some(b'\n'),
-            ] {
-                for at in 0..len.max(1) {
-                    let mut bytes = vec![b'a'; len];
-                    if let (Some(c), Some(slot)) = (special, bytes.get_mut(at)) {
-                        *slot = c;
-                    }
-                    // A later quote, so a control character must win over it.
-                    bytes.push(b'"');
-                    for from in 0..=bytes.len() {
-                        assert_eq!(
-                            find_json_special(&bytes, from),
-                            naive(&bytes, from),
-                            "{bytes:?} from {from}"
-                        );
-                    }
-                }
-            }
-        }
-        assert_eq!(find_json_special(b"abc", 7), 3);
-        assert_eq!(find_json_special("é\u{7f}中\"".as_bytes(), 0), 6);
     }
 
     #[test]

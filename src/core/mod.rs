@@ -6,4 +6,5 @@ pub mod event;
 pub mod layout;
 pub mod record;
 pub mod schema;
+mod special;
 pub mod transform;

@@ -12,10 +12,9 @@ use std::borrow::Cow;
 
 use serde::{Serialize, Serializer};
 
-use crate::core::event::{
-    ActionType, Event, ExecutionResult, ExecutionTrigger, Str, Text, find_json_special,
-};
+use crate::core::event::{ActionType, Event, ExecutionResult, ExecutionTrigger, Str, Text};
 use crate::core::schema::Table;
+use crate::core::special::find_json_special;
 
 /// One log record. Field order follows the table's columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -107,6 +106,7 @@ pub enum RecordError {
 impl<'a> LogRecord<'a> {
     /// Builds the record of `event` for `table` (the table of its detail-type), taking
     /// only the fields that table has.
+    #[inline]
     pub fn from_event(table: Table, event: Event<'a>) -> Result<LogRecord<'a>, RecordError> {
         let Event {
             version,
@@ -277,7 +277,7 @@ struct Object<'o> {
 
 impl Object<'_> {
     /// A member's key and colon; keys are field names, which need no escaping.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, name: &str) {
         if !self.empty {
             self.out.push(b',');
@@ -288,7 +288,7 @@ impl Object<'_> {
         self.out.extend_from_slice(b"\":");
     }
 
-    #[inline]
+    #[inline(always)]
     fn str(&mut self, name: &str, value: Option<&Cow<'_, str>>) {
         if let Some(v) = value {
             self.key(name);

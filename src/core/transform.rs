@@ -67,7 +67,7 @@ pub fn transform_into(
 ) -> Result<Routed, TransformError> {
     // One UTF-8 check of the whole event is cheaper than serde_json's check of every
     // string it borrows.
-    let text = std::str::from_utf8(input).map_err(|_| TransformError::NotUtf8)?;
+    let text = simdutf8::basic::from_utf8(input).map_err(|_| TransformError::NotUtf8)?;
     let (table, dt, record) = route(Event::from_json(text)?, only)?;
     // The last step that can fail is behind us, so `out` never holds a broken record.
     record.write_json_from_text(out);
@@ -76,6 +76,7 @@ pub fn transform_into(
 }
 
 /// A parsed event's table (checked against `only`), partition and record.
+#[inline(always)]
 fn route(
     event: Event<'_>,
     only: Option<Table>,

@@ -1,0 +1,88 @@
+//! Finding the bytes a JSON string cannot hold as they are (`"`, `\` and the control
+//! characters): where a string ends, or where writing one must escape. Eight bytes at
+//! a time in safe code, for the event scanner and the record writer.
+
+/// One in every byte of a word.
+const ONES: u64 = u64::MAX / 255;
+/// The high bit of every byte.
+const HIGH: u64 = ONES << 7;
+
+/// Index of the first byte at or after `from` that a JSON string cannot hold as it is
+/// (`"`, `\` or a control character), or `bytes.len()`.
+///
+/// Eight bytes at a time (the SWAR test serde_json uses): the lowest flagged byte is
+/// always a true match, because a borrow only runs from a matching byte upwards.
+pub(crate) fn find_json_special(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let c = u64::from_le_bytes(word);
+        let ctrl = c.wrapping_sub(ONES * 0x20) & !c;
+        let q = c ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let b = c ^ (ONES * u64::from(b'\\'));
+        let backslash = b.wrapping_sub(ONES) & !b;
+        let found = (ctrl | quote | backslash) & HIGH;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = bytes.get(i) {
+        if is_special(c) {
+            return i;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+fn is_special(c: u8) -> bool {
+    c < 0x20 || c == b'"' || c == b'\\'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(b: &[u8], from: usize) -> usize {
+        (from..b.len())
+            .find(|&i| is_special(b[i]))
+            .unwrap_or(b.len())
+    }
+
+    #[test]
+    fn special_bytes_are_found_wherever_they_are() {
+        // Every special byte (and none) at every position of strings around the
+        // search's 8-byte steps, searched from every start.
+        for len in [0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 64, 100] {
+            for special in [
+                None,
+                Some(b'"'),
+                Some(b'\\'),
+                Some(0u8),
+                Some(0x1f),
+                Some(b'\n'),
+            ] {
+                for at in 0..len.max(1) {
+                    let mut bytes = vec![b'a'; len];
+                    if let (Some(c), Some(slot)) = (special, bytes.get_mut(at)) {
+                        *slot = c;
+                    }
+                    // A later quote, so a control character must win over it.
+                    bytes.push(b'"');
+                    for from in 0..=bytes.len() {
+                        assert_eq!(
+                            find_json_special(&bytes, from),
+                            naive(&bytes, from),
+                            "{bytes:?} from {from}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(find_json_special(b"abc", 7), 3);
+        assert_eq!(find_json_special("é\u{7f}中\"".as_bytes(), 0), 6);
+    }
+}
