@@ -368,7 +368,10 @@ impl<'a> Event<'a> {
     /// than serde's generic path. Whatever it is not sure of (escapes in keys, repeated
     /// keys, structs sent as arrays, nesting deeper than 64, any syntax error) it hands
     /// to serde_json, which then decides: so the scanner can only ever be slower, never
-    /// different (the differential tests in `core::transform` check this).
+    /// different (the differential tests in `core::transform` check this). It also
+    /// remembers, per thread, the separators and keys of the last event it read
+    /// (`core/gaps.rs`), so that the members of the next event of the same shape are
+    /// recognised with one comparison each rather than by reading their keys.
     #[inline]
     pub fn from_json(text: &'a str) -> Result<Event<'a>, serde_json::Error> {
         match scan::event(text) {
@@ -393,6 +396,9 @@ mod scan {
     use super::{
         ActionType, Detail, Event, ExecutionResult, ExecutionTrigger, LenientInt, Str, Text,
     };
+    use std::ops::Range;
+
+    use crate::core::gaps::Gaps;
     use crate::core::special::find_json_special;
 
     /// Nesting deeper than this inside an ignored value goes to serde_json (which
@@ -409,13 +415,17 @@ mod scan {
         Some(())
     }
 
-    struct Cursor<'a> {
+    struct Cursor<'a, 'g> {
         text: &'a str,
         bytes: &'a [u8],
         pos: usize,
+        /// The gaps before each member's value in the last event of this thread.
+        gaps: &'g mut Gaps,
+        /// Members read so far, nested ones included: the number of the next.
+        member: usize,
     }
 
-    impl<'a> Cursor<'a> {
+    impl<'a> Cursor<'a, '_> {
         #[inline(always)]
         fn ws(&mut self) {
             while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
@@ -478,7 +488,7 @@ mod scan {
         fn number(&mut self) -> Option<&'a str> {
             self.ws();
             let start = self.pos;
-            let digits = |c: &mut Cursor<'a>| {
+            let digits = |c: &mut Self| {
                 let from = c.pos;
                 while c.bytes.get(c.pos).is_some_and(u8::is_ascii_digit) {
                     c.pos += 1;
@@ -514,15 +524,16 @@ mod scan {
         }
 
         /// An object key without escapes (serde matches field names after
-        /// unescaping; escaped keys are rare enough to leave to it), and its `:`.
+        /// unescaping; escaped keys are rare enough to leave to it), and its `:`:
+        /// the key's range.
         #[inline(always)]
-        fn key(&mut self) -> Option<&'a [u8]> {
+        fn key(&mut self) -> Option<Range<usize>> {
             let (start, end, escaped) = self.string()?;
             if escaped {
                 return None;
             }
             self.eat(b':')?;
-            self.bytes.get(start..end)
+            Some(start..end)
         }
 
         /// An object, handing each key to `field`, which must consume its value.
@@ -535,17 +546,36 @@ mod scan {
                 self.pos += 1;
                 return Some(());
             }
+            let mut first = true;
             loop {
-                let key = self.key()?;
-                field(self, key)?;
-                match self.peek()? {
-                    b',' => self.pos += 1,
-                    b'}' => {
-                        self.pos += 1;
-                        return Some(());
+                // What comes before the value: the same as in the last event (one
+                // comparison), or read and remembered.
+                let at = self.pos;
+                let key = match self.gaps.recognise(self.member, first, self.bytes, at) {
+                    Some(known) => {
+                        self.pos = known.end;
+                        known.key
                     }
-                    _ => return None,
-                }
+                    None => {
+                        if !first {
+                            match self.peek()? {
+                                b',' => self.pos += 1,
+                                b'}' => {
+                                    self.pos += 1;
+                                    return Some(());
+                                }
+                                _ => return None,
+                            }
+                        }
+                        let key = self.key()?;
+                        self.gaps
+                            .learn(self.member, first, self.bytes, at, self.pos, key.clone());
+                        key
+                    }
+                };
+                self.member += 1;
+                field(self, self.bytes.get(key)?)?;
+                first = false;
             }
         }
 
@@ -846,10 +876,16 @@ mod scan {
 
     /// Reads a whole event, or `None` to let serde_json decide.
     pub(super) fn event(text: &str) -> Option<Event<'_>> {
+        Gaps::with(|gaps| event_with(text, gaps))
+    }
+
+    fn event_with<'a>(text: &'a str, gaps: &mut Gaps) -> Option<Event<'a>> {
         let mut c = Cursor {
             text,
             bytes: text.as_bytes(),
             pos: 0,
+            gaps,
+            member: 0,
         };
         let (mut version, mut id, mut detail_type, mut source) = (None, None, None, None);
         let (mut account, mut time, mut region) = (None, None, None);
@@ -924,6 +960,54 @@ mod tests {
         let t: Text<'_> = serde_json::from_str("1").unwrap();
         assert_eq!(t.0, "1");
         assert!(serde_json::from_str::<Text<'_>>("{}").is_err());
+    }
+
+    /// The scanner remembers the text before each member's value from one event to
+    /// the next (core/gaps.rs); whatever came before, each event must read as serde
+    /// reads it alone.
+    #[test]
+    fn what_the_last_event_held_never_changes_how_the_next_reads() {
+        let events = [
+            r#"{"detail-type":"a","time":"t","detail":{"pipeline":"p","stage":"s"}}"#,
+            r#"{"detail-type":"b","time":"u","detail":{"pipeline":"q","stage":"r"}}"#,
+            r#"{"time":"t","detail-type":"a","detail":{"stage":"s","pipeline":"p"}}"#,
+            r#"{"detail-type":"a","time":"t","detail":{"pipeline":"p","pipeline":"q"}}"#,
+            // Member 3 is `,"stage":` after a member, then the same text opening an
+            // object, where a comma cannot stand.
+            r#"{"detail-type":"a","time":"t","x":"1","stage":"s","detail":{}}"#,
+            r#"{"detail-type":"a","time":"t","detail":{,"stage":"s"}}"#,
+            r#"{"detail-type":"a","time":"t","detail":{"stage":"s"}}"#,
+            r#"{"detail-type":"a","time":"t","detail":{"stage":"s",}}"#,
+            r#"{"detail-type":"a","time":"t","detail":{"stage":"s" "pipeline":"p"}}"#,
+            r#"{"detail-type":"a", "time":"t","detail":{"stage":{"pipeline":"p"}}}"#,
+            r#"{"detail-type":"a", "time":"t","detail":{"type":{"owner":"o"},"stage":"s"}}"#,
+            r#"{"detail-type":"a", "time":"t","detail":{"type":{"owner":"o"},"stage":"s"}} x"#,
+            r#"{"detail-type":"a", "time":"t","detail":{"type":{"owner":"o"},"stage":"s""#,
+            r#"{"detail-type":"a", "time":"t","detail":{"type":{"owner":"o"},"stage":"s"}}"#,
+            r#"{"detail-type":"a", "time":"t","detail":{"type":{"stage":"o"},"owner":"s"}}"#,
+            r#"{"detail-type":"a", "time":"t","detail":{"type":{"owner":"o"},"stag\u0065":"s"}}"#,
+        ];
+        fn alone(text: &str) -> Result<Event<'_>, String> {
+            serde_json::from_str(text).map_err(|e| e.to_string())
+        }
+        // Forwards, backwards, and each after every other.
+        let mut order: Vec<usize> = (0..events.len()).chain((0..events.len()).rev()).collect();
+        for i in 0..events.len() {
+            for j in 0..events.len() {
+                order.extend([i, j]);
+            }
+        }
+        let mut scanned_any = false;
+        for i in order {
+            let text = events[i];
+            assert_eq!(
+                Event::from_json(text).map_err(|e| e.to_string()),
+                alone(text),
+                "{text}"
+            );
+            scanned_any |= scanned(text);
+        }
+        assert!(scanned_any);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! needs AWS, an engine or the CLI's dependencies.
 
 pub mod event;
+mod gaps;
 pub mod layout;
 pub mod record;
 pub mod schema;
