@@ -7,5 +7,5 @@ mod gaps;
 pub mod layout;
 pub mod record;
 pub mod schema;
-mod special;
+pub mod special;
 pub mod transform;

@@ -38,6 +38,21 @@ pub(crate) fn find_json_special(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
+/// Whether every byte is printable ASCII (0x20 to 0x7f): text that is valid UTF-8 and
+/// a valid JSON string body unless it holds `"` or `\\`. Eight bytes at a time.
+pub fn is_printable_ascii(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let printable = words.by_ref().all(|chunk| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let c = u64::from_le_bytes(word);
+        // Without high bits, a byte is at least 0x20 exactly when adding 0x60 sets
+        // its high bit (no carry leaves a byte: 0x7f + 0x60 < 0x100).
+        c & HIGH == 0 && c.wrapping_add(ONES * 0x60) & HIGH == HIGH
+    });
+    printable && words.remainder().iter().all(|&b| (0x20..0x80).contains(&b))
+}
+
 fn is_special(c: u8) -> bool {
     c < 0x20 || c == b'"' || c == b'\\'
 }
@@ -50,6 +65,25 @@ mod tests {
         (from..b.len())
             .find(|&i| is_special(b[i]))
             .unwrap_or(b.len())
+    }
+
+    #[test]
+    fn printable_ascii_is_told_from_every_other_byte_in_every_place() {
+        for len in 0..=24 {
+            let text = vec![b'~'; len];
+            assert!(is_printable_ascii(&text));
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    let mut bytes = text.clone();
+                    bytes[at] = c;
+                    assert_eq!(
+                        is_printable_ascii(&bytes),
+                        (0x20..0x80).contains(&c),
+                        "{c:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::ops::Range;
 
 use cplogs::core::event::Str;
+use cplogs::core::special::is_printable_ascii;
 
 use crate::batch::{BorrowedRecord, RawData};
 
@@ -188,7 +189,7 @@ impl<'a> Scan<'a> {
         let raw = self.body.get(range.clone())?;
         // Printable ASCII, the usual key and record id, is valid as it is; std's UTF-8
         // check costs a hundred instructions even on a short string.
-        if !raw.iter().all(|&b| (0x20..0x80).contains(&b)) {
+        if !is_printable_ascii(raw) {
             if raw.iter().any(|&b| b < 0x20) {
                 return None;
             }
