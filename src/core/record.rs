@@ -279,26 +279,37 @@ impl Object<'_> {
     /// A member's key and colon; keys are field names, which need no escaping.
     #[inline(always)]
     fn key(&mut self, name: &str) {
-        if !self.empty {
-            self.out.push(b',');
+        self.name(name);
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// The separator and the key's opening quote and name, in as few copies as can be:
+    /// this runs for every member of every record.
+    #[inline(always)]
+    fn name(&mut self, name: &str) {
+        if self.empty {
+            self.out.push(b'"');
+        } else {
+            self.out.extend_from_slice(b",\"");
         }
         self.empty = false;
-        self.out.push(b'"');
         self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
     }
 
     #[inline(always)]
     fn str(&mut self, name: &str, value: Option<&Cow<'_, str>>) {
         if let Some(v) = value {
-            self.key(name);
             match v {
                 Cow::Borrowed(s) if self.borrowed_are_clean => {
-                    self.out.push(b'"');
+                    self.name(name);
+                    self.out.extend_from_slice(b"\":\"");
                     self.out.extend_from_slice(s.as_bytes());
                     self.out.push(b'"');
                 }
-                _ => write_str(self.out, v),
+                _ => {
+                    self.key(name);
+                    write_str(self.out, v);
+                }
             }
         }
     }
