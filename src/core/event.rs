@@ -392,12 +392,11 @@ pub(crate) fn scanned(text: &str) -> bool {
 /// "invalid", only "let serde_json decide".
 mod scan {
     use std::borrow::Cow;
+    use std::ops::Range;
 
     use super::{
         ActionType, Detail, Event, ExecutionResult, ExecutionTrigger, LenientInt, Str, Text,
     };
-    use std::ops::Range;
-
     use crate::core::gaps::Gaps;
     use crate::core::special::find_json_special;
 
@@ -450,10 +449,10 @@ mod scan {
             (self.bytes.get(self.pos..end)? == word).then(|| self.pos = end)
         }
 
-        #[inline(always)]
         /// A string at the cursor (the `"` not yet consumed), validated as serde_json
         /// validates strings it skips: the byte range of its content and whether it
         /// holds escapes.
+        #[inline(always)]
         fn string(&mut self) -> Option<(usize, usize, bool)> {
             self.eat(b'"')?;
             let start = self.pos;

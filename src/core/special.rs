@@ -1,6 +1,7 @@
 //! Finding the bytes a JSON string cannot hold as they are (`"`, `\` and the control
-//! characters): where a string ends, or where writing one must escape. Eight bytes at
-//! a time in safe code, for the event scanner and the record writer.
+//! characters): where a string ends, or where writing one must escape; and text that
+//! needs no UTF-8 check (printable ASCII). Eight bytes at a time in safe code, for the
+//! event scanner, the record writer and the Lambda's request scanner.
 
 /// One in every byte of a word.
 const ONES: u64 = u64::MAX / 255;
@@ -39,7 +40,7 @@ pub(crate) fn find_json_special(bytes: &[u8], from: usize) -> usize {
 }
 
 /// Whether every byte is printable ASCII (0x20 to 0x7f): text that is valid UTF-8 and
-/// a valid JSON string body unless it holds `"` or `\\`. Eight bytes at a time.
+/// a valid JSON string body unless it holds `"` or `\`. Eight bytes at a time.
 pub fn is_printable_ascii(bytes: &[u8]) -> bool {
     let mut words = bytes.chunks_exact(8);
     let printable = words.by_ref().all(|chunk| {
