@@ -398,7 +398,7 @@ mod scan {
         ActionType, Detail, Event, ExecutionResult, ExecutionTrigger, LenientInt, Str, Text,
     };
     use crate::core::gaps::Gaps;
-    use crate::core::special::find_json_special;
+    use crate::core::special::{find_json_special, skip_ws};
 
     /// Nesting deeper than this inside an ignored value goes to serde_json (which
     /// skips any depth without recursion); a u64 holds the kind of each level.
@@ -427,9 +427,7 @@ mod scan {
     impl<'a> Cursor<'a, '_> {
         #[inline(always)]
         fn ws(&mut self) {
-            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.pos) {
-                self.pos += 1;
-            }
+            skip_ws(self.bytes, &mut self.pos);
         }
 
         /// The next byte after whitespace, not consumed.

@@ -433,19 +433,6 @@ impl Connection {
         Ok(n)
     }
 
-    /// Fills `out` exactly, by [`Connection::read_some`].
-    fn read_exact(&mut self, mut out: &mut [u8]) -> io::Result<()> {
-        while !out.is_empty() {
-            match self.read_some(out) {
-                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => out = &mut out[n..],
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
     /// A line of a chunked body (without its CRLF).
     fn read_line(&mut self) -> io::Result<Vec<u8>> {
         loop {
@@ -515,6 +502,13 @@ impl Connection {
             self.stream = None;
         }
         Ok(())
+    }
+}
+
+/// The connection's bytes after the last head read: what `read_exact` fills a body from.
+impl Read for Connection {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.read_some(out)
     }
 }
 

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use cplogs::core::event::Str;
-use cplogs::core::special::is_printable_ascii;
+use cplogs::core::special::{is_printable_ascii, skip_ws};
 
 use crate::batch::{BorrowedRecord, RawData};
 
@@ -154,9 +154,7 @@ struct Scan<'a> {
 
 impl<'a> Scan<'a> {
     fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.body.get(self.pos) {
-            self.pos += 1;
-        }
+        skip_ws(self.body, &mut self.pos);
     }
 
     fn peek(&mut self) -> Option<u8> {
